@@ -1,0 +1,48 @@
+"""Who may do what: the role checks every view uses (the API has its own in goals/apis.py)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from goals.models import Membership, Role
+from goals.selectors import membership_for
+
+
+def request_membership(request) -> Membership | None:
+    """The caller's membership, read once per request."""
+    if not hasattr(request, "_kpitree_membership"):
+        user = getattr(request, "user", None)
+        request._kpitree_membership = membership_for(user) if user is not None else None
+    return request._kpitree_membership
+
+
+def membership_required(view):
+    """Signed in *and* a member of an organisation; sets ``request.membership``."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        membership = request_membership(request)
+        if membership is None:
+            return render(request, "no_membership.html", status=403)
+        request.membership = membership
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def manager_required(view):
+    """Only managers build and change trees; executives and members read."""
+
+    @membership_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.membership.role != Role.MANAGER:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from mptt.admin import MPTTModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from goals import services
+from goals.models import Measurement, Membership, Node, Organisation
+
+
+class NodeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Node
+        fields = ["organisation", "parent", "kind", *services.EDITABLE_FIELDS]
+
+    def _post_clean(self) -> None:
+        # The same checks as the web form and the API: goals.services.node_check (SMART etc.).
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            services.node_check(
+                organisation=self.cleaned_data["organisation"],
+                parent=self.cleaned_data.get("parent"),
+                node=self.instance,
+            )
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+
+
+@admin.register(Node)
+class NodeAdmin(SimpleHistoryAdmin, MPTTModelAdmin):
+    form = NodeAdminForm
+    list_display = ["name", "kind", "organisation", "owner", "is_archived"]
+    list_filter = ["organisation", "kind", "is_archived"]
+    search_fields = ["name", "code"]
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data.get(name) for name in services.EDITABLE_FIELDS}
+        if change:
+            saved = services.node_update(node=obj, actor=request.user, data=data)
+        else:
+            saved = services.node_create(
+                organisation=form.cleaned_data["organisation"],
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                parent=form.cleaned_data.get("parent"),
+                data=data,
+            )
+        obj.pk = saved.pk
+
+
+admin.site.register(Organisation)
+admin.site.register(Membership)
+admin.site.register(Measurement)

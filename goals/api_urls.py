@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from goals import apis
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("nodes/", apis.NodeListCreateApi.as_view(), name="api-nodes"),
+    path("nodes/<int:pk>/", apis.NodeDetailApi.as_view(), name="api-node"),
+    path("nodes/<int:pk>/archive/", apis.NodeArchiveApi.as_view(), name="api-node-archive"),
+    path("nodes/<int:pk>/restore/", apis.NodeRestoreApi.as_view(), name="api-node-restore"),
+    path("nodes/<int:pk>/move/", apis.NodeMoveApi.as_view(), name="api-node-move"),
+    path("nodes/<int:pk>/smart/", apis.NodeSmartApi.as_view(), name="api-node-smart"),
+    path("nodes/<int:pk>/tree/", apis.NodeTreeApi.as_view(), name="api-node-tree"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,365 @@
+"""Writes to the goals domain. Every form, API call, admin action and command goes through here.
+
+Integrity under concurrency: django-mptt computes the nested-set columns (lft, rght, tree_id)
+from the values it reads, so two concurrent writers in one tree can corrupt it, and two
+concurrent new roots can pick the same tree_id. Every write below therefore runs in a
+transaction that first locks the organisation's row (``SELECT … FOR UPDATE``), re-reads the
+nodes it touches under that lock, and — for a new root, whose tree_id is global — also takes a
+database-wide advisory lock on PostgreSQL. SQLite serialises writers by itself (the settings
+open transactions IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goals import library, selectors, smart
+from goals.models import Kind, Measurement, Node, Organisation
+
+# Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "code",
+    "owner",
+    "unit",
+    "direction",
+    "baseline_value",
+    "target_value",
+    "target_min",
+    "target_max",
+    "start_date",
+    "deadline",
+    "frequency",
+    "indicator_type",
+    "weight",
+    "value_source",
+    "formula",
+    "time_aggregation",
+    "rationale",
+)
+_ROOT_LOCK_KEY = 0x6B7069  # "kpi": one advisory lock id for allocating new tree_ids
+
+
+def _lock_organisation(organisation_id: int) -> Organisation:
+    return Organisation.objects.select_for_update().get(pk=organisation_id)
+
+
+def _lock_new_root() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROOT_LOCK_KEY])
+
+
+def _raise_for(report: smart.SmartReport, extra: Mapping[str, list[str]] | None = None) -> None:
+    errors: dict[str, list[str]] = {}
+    for field, messages in report.errors_by_field().items():
+        errors.setdefault(field or NON_FIELD_ERRORS, []).extend(messages)
+    for field, messages in (extra or {}).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _code_errors(node: Node, tree_id: int | None) -> dict[str, list[str]]:
+    if tree_id is None or not node.code:
+        return {}
+    taken = Node.objects.filter(tree_id=tree_id, code=node.code).exclude(pk=node.pk).exists()
+    if taken:
+        return {"code": [_("The code %(code)s is already used in this tree.") % {"code": node.code}]}
+    return {}
+
+
+def _owner_errors(node: Node, organisation_id: int) -> dict[str, list[str]]:
+    if node.owner_id is None:
+        return {}
+    in_org = get_user_model().objects.filter(
+        pk=node.owner_id, membership__organisation_id=organisation_id
+    )
+    if not in_org.exists():
+        return {"owner": [_("The owner must be a member of your organisation.")]}
+    return {}
+
+
+def _apply(node: Node, data: Mapping[str, Any]) -> None:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({k: [_("This field cannot be set here.")] for k in sorted(unknown)})
+    for key, value in data.items():
+        if key == "owner":
+            node.owner_id = value.pk if value is not None else None
+        else:
+            setattr(node, key, value)
+    for text_field in ("name", "description", "code", "unit", "formula", "rationale"):
+        setattr(node, text_field, (getattr(node, text_field) or "").strip())
+
+
+def _field_errors(node: Node) -> dict[str, list[str]]:
+    try:
+        node.full_clean(exclude=["parent", "organisation", "owner", "lft", "rght", "tree_id", "level"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def node_check(
+    *, organisation: Organisation, parent: Node | None, node: Node
+) -> smart.SmartReport:
+    """The SMART report for a (possibly unsaved) node, plus the other save-blocking errors.
+
+    Raises ValidationError with messages per field when the node cannot be saved.
+    """
+    field_errors = _field_errors(node)
+    if parent is not None and parent.organisation_id != organisation.pk:
+        field_errors["parent"] = [_("Choose a parent in your organisation.")]
+    if parent is not None and parent.is_archived:
+        field_errors["parent"] = [_("The parent is archived; restore it first.")]
+    tree_id = parent.tree_id if parent is not None else (node.tree_id if node.pk else None)
+    field_errors.update(_code_errors(node, tree_id))
+    field_errors.update(_owner_errors(node, organisation.pk))
+    if field_errors:
+        # Field-level problems first: SMART rules assume well-formed values.
+        raise ValidationError(field_errors)
+    report = smart.check_node(node, selectors.node_smart_context(node, parent=parent))
+    _raise_for(report)
+    return report
+
+
+def node_preview(
+    *, organisation: Organisation, parent: Node | None, node: Node | None, kind: str, data: Mapping[str, Any]
+) -> tuple[smart.SmartReport | None, dict[str, list[str]]]:
+    """Check a node as it would be saved, without saving: for the live SMART panel."""
+    candidate = Node(organisation=organisation, parent=parent, kind=kind)
+    if node is not None:
+        candidate = Node.objects.get(pk=node.pk)
+    try:
+        _apply(candidate, data)
+        report = node_check(organisation=organisation, parent=parent, node=candidate)
+    except ValidationError as error:
+        try:
+            report = smart.check_node(
+                candidate, selectors.node_smart_context(candidate, parent=parent)
+            )
+        except Exception:  # noqa: BLE001 — malformed values: show the field errors alone
+            report = None
+        return report, error.message_dict
+    return report, {}
+
+
+@transaction.atomic
+def node_create(
+    *,
+    organisation: Organisation,
+    actor,
+    kind: str,
+    parent: Node | None,
+    data: Mapping[str, Any],
+) -> Node:
+    organisation = _lock_organisation(organisation.pk)
+    if parent is not None:
+        # Re-read under the lock: mptt computes the new lft/rght from these values.
+        parent = Node.objects.filter(organisation=organisation, pk=parent.pk).first()
+        if parent is None:
+            raise ValidationError({"parent": [_("Choose a parent in your organisation.")]})
+    else:
+        _lock_new_root()
+    if kind not in Kind.values:
+        raise ValidationError({"kind": [_("Unknown kind.")]})
+    node = Node(organisation=organisation, parent=parent, kind=kind)
+    _apply(node, data)
+    node_check(organisation=organisation, parent=parent, node=node)
+    node._history_user = actor
+    node._change_reason = "created"
+    node.save()
+    return node
+
+
+@transaction.atomic
+def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "") -> Node:
+    _lock_organisation(node.organisation_id)
+    node = Node.objects.select_related("parent").get(pk=node.pk)
+    _apply(node, data)
+    node_check(organisation=node.organisation, parent=node.parent, node=node)
+    node._history_user = actor
+    node._change_reason = reason or "edited"
+    node.save()
+    return node
+
+
+def move_targets(node: Node) -> list[Node]:
+    """Active nodes of the organisation that ``node`` may be moved under."""
+    allowed = smart.ALLOWED_PARENT_KINDS[node.kind]
+    if not allowed:
+        return []
+    subtree = node.get_descendants(include_self=True).values("pk")
+    return list(
+        Node.objects.filter(organisation_id=node.organisation_id, kind__in=allowed, is_archived=False)
+        .exclude(pk__in=subtree)
+        .exclude(pk=node.parent_id)
+        .order_by("tree_id", "lft")
+    )
+
+
+@transaction.atomic
+def node_move(*, node: Node, actor, new_parent: Node, position: int | None = None) -> Node:
+    organisation = _lock_organisation(node.organisation_id)
+    node = Node.objects.select_related("parent").get(pk=node.pk)
+    target = Node.objects.filter(organisation=organisation, pk=new_parent.pk).first()
+    if target is None:
+        raise ValidationError({"parent": [_("Choose a parent in your organisation.")]})
+    if node.kind == Kind.KGI:
+        raise ValidationError({"parent": [_("A KGI is the root of its tree and cannot be moved.")]})
+    if target.is_archived:
+        raise ValidationError({"parent": [_("The new parent is archived; restore it first.")]})
+    if target.tree_id == node.tree_id and node.lft <= target.lft and target.rght <= node.rght:
+        raise ValidationError({"parent": [_("A node cannot move under itself or its own descendants.")]})
+    old_parent = node.parent
+    if old_parent is not None and old_parent.value_source == "formula" and old_parent.pk != target.pk:
+        try:
+            uses_code = node.code in smart.formulas.parse(old_parent.formula).codes
+        except smart.formulas.FormulaError:
+            uses_code = False
+        if uses_code:
+            raise ValidationError(
+                {
+                    "parent": [
+                        _("%(parent)s computes its value with a formula that uses %(code)s; change that formula first.")
+                        % {"parent": old_parent.name, "code": node.code}
+                    ]
+                }
+            )
+    if target.tree_id != node.tree_id:
+        codes = list(node.get_descendants(include_self=True).values_list("code", flat=True))
+        clash = sorted(
+            Node.objects.filter(tree_id=target.tree_id, code__in=codes).values_list("code", flat=True)
+        )
+        if clash:
+            raise ValidationError(
+                {"parent": [_("The destination tree already uses the codes %(codes)s.") % {"codes": ", ".join(clash)}]}
+            )
+    siblings = list(Node.objects.filter(parent=target, is_archived=False).exclude(pk=node.pk))
+    context = selectors.smart_context(
+        node,
+        parent=target,
+        children=list(Node.objects.filter(parent=node, is_archived=False)),
+        siblings=siblings,
+    )
+    report = smart.check_node(node, context)
+    blocking = [f for f in report.errors if f.field in ("parent", "unit")]
+    if blocking:
+        raise ValidationError({"parent": [f.message for f in blocking]})
+    siblings = list(Node.objects.filter(parent=target).exclude(pk=node.pk).order_by("lft"))
+    if position is not None and 0 <= position < len(siblings):
+        node.move_to(siblings[position], "left")
+    else:
+        node.move_to(target, "last-child")
+    # move_to rewrites the nested-set columns with bulk UPDATEs; save once more so the new
+    # parent is recorded in the node's history like any other definition change.
+    node = Node.objects.get(pk=node.pk)
+    node._history_user = actor
+    node._change_reason = "moved"
+    node.save()
+    return node
+
+
+@transaction.atomic
+def node_archive(*, node: Node, actor) -> Node:
+    """Archive the node and its subtree. Their actuals and history stay."""
+    _lock_organisation(node.organisation_id)
+    node = Node.objects.get(pk=node.pk)
+    now = timezone.now()
+    for each in node.get_descendants(include_self=True).filter(is_archived=False):
+        each.is_archived = True
+        each.archived_at = now
+        each._history_user = actor
+        each._change_reason = "archived"
+        each.save()
+    node.refresh_from_db()
+    return node
+
+
+@transaction.atomic
+def node_restore(*, node: Node, actor) -> Node:
+    _lock_organisation(node.organisation_id)
+    node = Node.objects.select_related("parent").get(pk=node.pk)
+    if node.parent is not None and node.parent.is_archived:
+        raise ValidationError(
+            {NON_FIELD_ERRORS: [_("Its parent is archived; restore the parent first.")]}
+        )
+    for each in node.get_descendants(include_self=True).filter(is_archived=True):
+        each.is_archived = False
+        each.archived_at = None
+        each._history_user = actor
+        each._change_reason = "restored"
+        each.save()
+    node.refresh_from_db()
+    return node
+
+
+def node_can_delete(node: Node) -> bool:
+    """Only an empty node — no children and no actuals — may be deleted; others are archived."""
+    return not Node.objects.filter(parent=node).exists() and not Measurement.objects.filter(
+        node=node
+    ).exists()
+
+
+@transaction.atomic
+def node_delete(*, node: Node, actor) -> None:
+    _lock_organisation(node.organisation_id)
+    node = Node.objects.get(pk=node.pk)
+    if not node_can_delete(node):
+        raise ValidationError(
+            {NON_FIELD_ERRORS: [_("Only an empty node (no children, no actuals) can be deleted; archive it instead.")]}
+        )
+    node._history_user = actor
+    node._change_reason = "deleted"
+    node.delete()
+
+
+@transaction.atomic
+def tree_create_from_template(
+    *,
+    organisation: Organisation,
+    actor,
+    template: library.TemplateNode,
+    start_date,
+    deadline,
+    owners: Mapping[str, Any] | None = None,
+) -> Node:
+    """Create a whole tree from a template; all nodes pass the usual checks or none is created.
+
+    ``owners`` maps a template's owner role (executive/manager/member) to a user; by default
+    the actor owns every node and reassigns them afterwards.
+    """
+
+    def create(item: library.TemplateNode, parent: Node | None) -> Node:
+        data = {
+            "name": str(item.name),
+            "description": str(item.description),
+            "rationale": str(item.rationale),
+            "code": item.code,
+            "owner": (owners or {}).get(item.owner_role, actor),
+            "unit": item.unit,
+            "direction": item.direction,
+            "baseline_value": item.baseline_value,
+            "target_value": item.target_value,
+            "start_date": start_date if item.kind != Kind.KSF else None,
+            "deadline": deadline if item.kind != Kind.KSF else None,
+            "frequency": item.frequency,
+            "indicator_type": item.indicator_type,
+            "time_aggregation": item.time_aggregation,
+            "weight": item.weight,
+        }
+        node = node_create(organisation=organisation, actor=actor, kind=item.kind, parent=parent, data=data)
+        for child in item.children:
+            create(child, node)
+        return node
+
+    return create(template, None)

@@ -1,0 +1,535 @@
+"""SMART checks for KPI-tree nodes: the one place these rules live.
+
+Forms, the API, the admin and the management commands all call :func:`check_node`; errors
+block saving, warnings are shown but do not. Every rule is documented with an example in
+docs/smart.md (rule ids such as ``M-target`` appear there and in the API output).
+
+Pure functions: the node is any object with the model's field attributes, and everything the
+rules need from the rest of the tree comes in a :class:`NodeContext`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from goals import formula as formulas
+from goals.periods import period_count
+
+LETTERS = ("S", "M", "A", "R", "T")
+LETTER_NAMES = {
+    "S": gettext_lazy("Specific"),
+    "M": gettext_lazy("Measurable"),
+    "A": gettext_lazy("Achievable"),
+    "R": gettext_lazy("Related"),
+    "T": gettext_lazy("Time-bounded"),
+}
+# Which kind may sit under which; a KGI is always a root.
+ALLOWED_PARENT_KINDS: dict[str, tuple[str, ...]] = {
+    "kgi": (),
+    "ksf": ("kgi",),
+    "kpi": ("ksf",),
+    "sub_kpi": ("kpi", "sub_kpi"),
+}
+NUMERIC_KINDS = ("kgi", "kpi", "sub_kpi")
+AGGREGATING_SOURCES = ("sum", "average", "weighted_average", "min", "max")
+MAX_KPIS_PER_KSF = 3
+# Without history: more than doubling (or halving) the baseline is flagged as a stretch.
+MAX_GROWTH_WITHOUT_HISTORY = Decimal("1.0")
+MAX_REDUCTION_WITHOUT_HISTORY = Decimal("0.5")
+# With history: flagged when the target needs more than this many times the trend's change.
+MAX_TREND_MULTIPLE = Decimal("2")
+MIN_HISTORY_POINTS = 3
+
+_PERIOD_WORDS = re.compile(
+    r"\b(day|daily|week|weekly|month|monthly|quarter|quarterly|year|yearly|annual|annually|"
+    r"fiscal|fy\d*|per|each|every|by)\b|日|週|月|四半期|年|期",
+    re.IGNORECASE,
+)
+_VAGUE_PHRASES = re.compile(
+    r"as much as possible|as soon as possible|as many as possible|somehow|try to|"
+    r"do our best|できるだけ|なるべく|頑張|がんば|可能な限り|適宜",
+    re.IGNORECASE,
+)
+
+
+class Level(StrEnum):
+    PASS = "pass"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+_RANK = {Level.PASS: 0, Level.WARNING: 1, Level.ERROR: 2}
+
+
+def worst(levels: Iterable[Level]) -> Level:
+    return max(levels, key=_RANK.__getitem__, default=Level.PASS)
+
+
+@dataclass(frozen=True)
+class Finding:
+    letter: str
+    level: Level
+    rule: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class LetterResult:
+    letter: str
+    level: Level
+    reasons: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return str(LETTER_NAMES[self.letter])
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What the rules need to know about the node's surroundings."""
+
+    parent_kind: str | None = None
+    parent_value_source: str | None = None
+    parent_unit: str = ""
+    parent_deadline: date | None = None
+    child_codes: frozenset[str] = frozenset()
+    child_units: tuple[str, ...] = ()
+    # For a KSF: its KPIs; for a KPI: the KPIs of its KSF including itself.
+    kpis_under_ksf: int = 0
+    # Past actual values, oldest first.
+    history: tuple[Decimal, ...] = ()
+
+
+@dataclass
+class SmartReport:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def letters(self) -> list[LetterResult]:
+        return [self.letter(letter) for letter in LETTERS]
+
+    def letter(self, letter: str) -> LetterResult:
+        mine = [f for f in self.findings if f.letter == letter]
+        level = worst(f.level for f in mine)
+        shown = [f.message for f in mine if f.level == level]
+        return LetterResult(letter, level, tuple(shown))
+
+    @property
+    def level(self) -> Level:
+        return worst(f.level for f in self.findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == Level.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == Level.WARNING]
+
+    def errors_by_field(self) -> dict[str | None, list[str]]:
+        out: dict[str | None, list[str]] = {}
+        for finding in self.errors:
+            out.setdefault(finding.field, []).append(finding.message)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level.value,
+            "letters": {
+                r.letter: {"name": r.name, "status": r.level.value, "reasons": list(r.reasons)}
+                for r in self.letters
+            },
+            "findings": [
+                {
+                    "letter": f.letter,
+                    "level": f.level.value,
+                    "rule": f.rule,
+                    "message": f.message,
+                    "field": f.field,
+                }
+                for f in self.findings
+            ],
+        }
+
+
+def check_node(node: Any, context: NodeContext) -> SmartReport:
+    findings: list[Finding] = []
+    for rule_set in (_specific, _measurable, _achievable, _related, _time_bounded):
+        findings.extend(rule_set(node, context))
+    for letter, message in _pass_reasons(node).items():
+        if not any(f.letter == letter for f in findings):
+            findings.append(Finding(letter, Level.PASS, f"{letter}-ok", message))
+    return SmartReport(findings)
+
+
+def _pass_reasons(node: Any) -> dict[str, str]:
+    if node.kind == "ksf":
+        return {
+            "S": _("The success factor is named and owned."),
+            "M": _("A KSF needs no number of its own; its KPIs measure it."),
+            "A": _("Achievability is judged on the KPIs under it."),
+            "R": _("It sits under its KGI and states how it closes the gap."),
+            "T": _("It follows the KGI's deadline."),
+        }
+    return {
+        "S": _("Clear wording with a number and a period, and an owner."),
+        "M": _("A unit, a numeric target and a baseline."),
+        "A": _("The target needs growth the baseline and history support."),
+        "R": _("Linked to the right kind of parent, with the link stated."),
+        "T": _("A start, a deadline and a measurement frequency."),
+    }
+
+
+def _is_numeric(node: Any) -> bool:
+    return node.kind in NUMERIC_KINDS
+
+
+def _specific(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    name = (node.name or "").strip()
+    if not name:
+        yield Finding("S", Level.ERROR, "S-name", _("Give it a name."), "name")
+        return
+    if not node.owner_id:
+        yield Finding(
+            "S",
+            Level.WARNING,
+            "S-owner",
+            _("Nobody owns it: name the person who answers for this number."),
+            "owner",
+        )
+    text = f"{name} {node.description or ''}"
+    if _VAGUE_PHRASES.search(text):
+        yield Finding(
+            "S",
+            Level.WARNING,
+            "S-vague-phrase",
+            _("Vague wording (“as much as possible”, “try to”): say exactly what and how much."),
+            "name",
+        )
+    if _is_numeric(node):
+        if not re.search(r"\d", text):
+            yield Finding(
+                "S",
+                Level.WARNING,
+                "S-number",
+                _("The name or description has no number, e.g. “50 appointments a month”."),
+                "name",
+            )
+        if not _PERIOD_WORDS.search(text):
+            yield Finding(
+                "S",
+                Level.WARNING,
+                "S-period",
+                _("The name or description has no period, e.g. “a month”, “by March 2027”."),
+                "name",
+            )
+
+
+def _measurable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    has_number = _is_numeric(node) or node.target_value is not None
+    if has_number:
+        if node.direction == "maintain":
+            if node.target_min is None or node.target_max is None:
+                yield Finding(
+                    "M",
+                    Level.ERROR,
+                    "M-range",
+                    _("“Stay within range” needs both a lowest and a highest acceptable value."),
+                    "target_min" if node.target_min is None else "target_max",
+                )
+            elif node.target_min > node.target_max:
+                yield Finding(
+                    "M",
+                    Level.ERROR,
+                    "M-range-order",
+                    _("The lowest acceptable value is above the highest."),
+                    "target_min",
+                )
+        elif node.target_value is None:
+            yield Finding(
+                "M", Level.ERROR, "M-target", _("Set a numeric target."), "target_value"
+            )
+        if not (node.unit or "").strip():
+            yield Finding(
+                "M",
+                Level.ERROR,
+                "M-unit",
+                _("Give the unit the number is counted in (JPY, %, appointments…)."),
+                "unit",
+            )
+        if node.baseline_value is None and node.value_source == "manual":
+            yield Finding(
+                "M",
+                Level.WARNING,
+                "M-baseline",
+                _("Record the current value (baseline) so the gap is explicit."),
+                "baseline_value",
+            )
+    yield from _value_source_findings(node, ctx)
+
+
+def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    source = node.value_source
+    if source == "formula":
+        try:
+            parsed = formulas.parse(node.formula or "")
+        except formulas.FormulaError as error:
+            yield Finding("M", Level.ERROR, "M-formula", str(error), "formula")
+            return
+        unknown = sorted(parsed.codes - ctx.child_codes)
+        if unknown:
+            yield Finding(
+                "M",
+                Level.ERROR,
+                "M-formula-codes",
+                _("The formula names %(codes)s, which %(verb)s not among its children (%(known)s).")
+                % {
+                    "codes": ", ".join(unknown),
+                    "verb": _("is") if len(unknown) == 1 else _("are"),
+                    "known": ", ".join(sorted(ctx.child_codes)) or _("none yet"),
+                },
+                "formula",
+            )
+    elif source in AGGREGATING_SOURCES:
+        if not ctx.child_units:
+            yield Finding(
+                "M",
+                Level.WARNING,
+                "M-no-inputs",
+                _("It is computed from its children but has none yet."),
+                "value_source",
+            )
+        mismatched = sorted({u for u in ctx.child_units if u != (node.unit or "")})
+        if mismatched:
+            yield Finding(
+                "M",
+                Level.ERROR,
+                "M-unit-mismatch",
+                _("Children in %(units)s cannot be combined into %(unit)s; use a formula instead.")
+                % {"units": ", ".join(mismatched), "unit": node.unit or "—"},
+                "value_source",
+            )
+    if ctx.parent_value_source in AGGREGATING_SOURCES and (node.unit or "") != ctx.parent_unit:
+        yield Finding(
+            "M",
+            Level.ERROR,
+            "M-unit-parent",
+            _("Its parent adds up its children in %(unit)s, so this one must be in %(unit)s too.")
+            % {"unit": ctx.parent_unit or "—"},
+            "unit",
+        )
+
+
+def required_change(baseline: Decimal, target: Decimal) -> Decimal | None:
+    """Relative change from baseline to target (0.2 = +20%); None when the baseline is 0."""
+    if baseline == 0:
+        return None
+    return (target - baseline) / abs(baseline)
+
+
+def trend_change(history: Sequence[Decimal], periods: int) -> Decimal | None:
+    """Relative change the history's average per-period change would give over ``periods``."""
+    if len(history) < MIN_HISTORY_POINTS or history[0] == 0:
+        return None
+    per_period = (history[-1] - history[0]) / (len(history) - 1)
+    return per_period * periods / abs(history[0])
+
+
+def _achievable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    if not _is_numeric(node) or node.direction == "maintain":
+        return
+    baseline, target = node.baseline_value, node.target_value
+    if baseline is None or target is None:
+        return
+    if node.direction == "increase" and target <= baseline:
+        yield Finding(
+            "A",
+            Level.WARNING,
+            "A-direction",
+            _("The target is not above the baseline, so there is nothing to increase."),
+            "target_value",
+        )
+        return
+    if node.direction == "decrease" and target >= baseline:
+        yield Finding(
+            "A",
+            Level.WARNING,
+            "A-direction",
+            _("The target is not below the baseline, so there is nothing to decrease."),
+            "target_value",
+        )
+        return
+    change = required_change(baseline, target)
+    if change is None:
+        return
+    periods = (
+        period_count(node.start_date, node.deadline, node.frequency)
+        if node.start_date and node.deadline
+        else 0
+    )
+    trend = trend_change(ctx.history, periods) if periods else None
+    if trend is not None and trend > 0 and node.direction == "increase":
+        if change > trend * MAX_TREND_MULTIPLE:
+            yield Finding(
+                "A",
+                Level.WARNING,
+                "A-history",
+                _(
+                    "The target needs %(need)s%% growth; the recent trend gives about "
+                    "%(trend)s%% by the deadline. Is it realistic?"
+                )
+                % {"need": _percent(change), "trend": _percent(trend)},
+                "target_value",
+            )
+        return
+    if node.direction == "increase" and change > MAX_GROWTH_WITHOUT_HISTORY:
+        yield Finding(
+            "A",
+            Level.WARNING,
+            "A-stretch",
+            _("The target needs %(need)s%% growth over the baseline; more than doubling is rarely realistic.")
+            % {"need": _percent(change)},
+            "target_value",
+        )
+    if node.direction == "decrease" and -change > MAX_REDUCTION_WITHOUT_HISTORY:
+        yield Finding(
+            "A",
+            Level.WARNING,
+            "A-stretch",
+            _("The target needs a %(need)s%% reduction from the baseline; more than halving is rarely realistic.")
+            % {"need": _percent(-change)},
+            "target_value",
+        )
+
+
+def _percent(ratio: Decimal) -> str:
+    return f"{ratio * 100:.0f}"
+
+
+def _related(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    allowed = ALLOWED_PARENT_KINDS[node.kind]
+    if not allowed and ctx.parent_kind is not None:
+        yield Finding(
+            "R", Level.ERROR, "R-parent", _("A KGI is the root of its tree; it has no parent."), "parent"
+        )
+    elif allowed and ctx.parent_kind not in allowed:
+        yield Finding(
+            "R",
+            Level.ERROR,
+            "R-parent",
+            {
+                "ksf": _("A KSF must sit under a KGI."),
+                "kpi": _("A KPI must sit under a KSF."),
+                "sub_kpi": _("A sub-KPI must sit under a KPI or another sub-KPI."),
+            }[node.kind],
+            "parent",
+        )
+    if ctx.kpis_under_ksf > MAX_KPIS_PER_KSF and node.kind in ("ksf", "kpi"):
+        yield Finding(
+            "R",
+            Level.WARNING,
+            "R-too-many-kpis",
+            _(
+                "The KSF has %(n)d KPIs; keep it to at most three so focus is not diluted."
+            )
+            % {"n": ctx.kpis_under_ksf},
+            None,
+        )
+    if node.kind != "kgi" and not (node.rationale or "").strip():
+        yield Finding(
+            "R",
+            Level.WARNING,
+            "R-link",
+            _("State how this drives its parent, so everyone sees the link to the goal."),
+            "rationale",
+        )
+
+
+def _time_bounded(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    if node.start_date and node.deadline and node.deadline < node.start_date:
+        yield Finding(
+            "T", Level.ERROR, "T-order", _("The deadline is before the start date."), "deadline"
+        )
+        return
+    if _is_numeric(node):
+        if not node.deadline:
+            yield Finding("T", Level.ERROR, "T-deadline", _("Set a deadline."), "deadline")
+        if not node.start_date:
+            yield Finding(
+                "T",
+                Level.WARNING,
+                "T-start",
+                _("Set a start date so progress can be phased over time."),
+                "start_date",
+            )
+    if node.deadline and ctx.parent_deadline and node.deadline > ctx.parent_deadline:
+        yield Finding(
+            "T",
+            Level.WARNING,
+            "T-after-parent",
+            _("The deadline is after its parent's (%(date)s), so it cannot help the parent in time.")
+            % {"date": ctx.parent_deadline.isoformat()},
+            "deadline",
+        )
+
+
+@dataclass(frozen=True)
+class TreeSummary:
+    nodes: int
+    passing: int
+    warnings: int
+    errors: int
+    findings: tuple[Finding, ...]
+
+    @property
+    def level(self) -> Level:
+        if self.errors:
+            return Level.ERROR
+        if self.warnings or self.findings:
+            return Level.WARNING
+        return Level.PASS
+
+
+def tree_findings(nodes: Sequence[Any]) -> list[Finding]:
+    """Rules about a whole tree rather than one node."""
+    types = {n.indicator_type for n in nodes if n.kind in ("kpi", "sub_kpi")}
+    if types == {"lagging"}:
+        return [
+            Finding(
+                "R",
+                Level.WARNING,
+                "R-balance",
+                _("Every KPI is a lagging indicator; add leading ones (calls, leads, visits) that predict the result."),
+            )
+        ]
+    if types == {"leading"}:
+        return [
+            Finding(
+                "R",
+                Level.WARNING,
+                "R-balance",
+                _("Every KPI is a leading indicator; add lagging ones (revenue, contracts) that record the result."),
+            )
+        ]
+    return []
+
+
+def summarise_tree(nodes: Sequence[Any], reports: Sequence[SmartReport]) -> TreeSummary:
+    levels = [r.level for r in reports]
+    return TreeSummary(
+        nodes=len(reports),
+        passing=levels.count(Level.PASS),
+        warnings=levels.count(Level.WARNING),
+        errors=levels.count(Level.ERROR),
+        findings=tuple(tree_findings(nodes)),
+    )

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from goals import views
+
+app_name = "goals"
+urlpatterns = [
+    path("trees/", views.tree_list, name="trees"),
+    path("trees/new/", views.tree_create, name="tree_create"),
+    path("trees/<int:pk>/", views.tree_detail, name="tree"),
+    path("nodes/<int:pk>/", views.node_detail, name="node"),
+    path("nodes/<int:pk>/add/", views.node_add_child, name="node_add_child"),
+    path("nodes/<int:pk>/edit/", views.node_edit, name="node_edit"),
+    path("nodes/<int:pk>/move/", views.node_move, name="node_move"),
+    path("nodes/<int:pk>/archive/", views.node_archive, name="node_archive"),
+    path("nodes/<int:pk>/restore/", views.node_restore, name="node_restore"),
+    path("nodes/<int:pk>/delete/", views.node_delete, name="node_delete"),
+    path("nodes/smart-preview/", views.node_smart_preview, name="node_smart_preview"),
+]
