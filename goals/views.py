@@ -256,7 +256,12 @@ def node_smart_preview(request: HttpRequest) -> HttpResponse:
         )
     else:
         errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
-    return render(request, "goals/partials/smart_panel.html", {"report": report, "preview_errors": errors})
+    labelled = [
+        (str(form.fields[name].label) if name in form.fields else "", message)
+        for name, messages in errors.items()
+        for message in messages
+    ]
+    return render(request, "goals/partials/smart_panel.html", {"report": report, "preview_errors": labelled})
 
 
 @manager_required
