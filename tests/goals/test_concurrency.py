@@ -146,11 +146,17 @@ def test_concurrent_writes_keep_every_tree_valid(organisation, other_organisatio
     movable: list[Node] = []
     for i in range(2 * THREADS):
         kpi = services.node_create(
-            organisation=organisation, actor=manager, kind=Kind.KPI, parent=ksfs[i % len(ksfs)],
+            organisation=organisation,
+            actor=manager,
+            kind=Kind.KPI,
+            parent=ksfs[i % len(ksfs)],
             data=_data(f"movable_{i}", Kind.KPI, manager),
         )
         services.node_create(
-            organisation=organisation, actor=manager, kind=Kind.SUB_KPI, parent=kpi,
+            organisation=organisation,
+            actor=manager,
+            kind=Kind.SUB_KPI,
+            parent=kpi,
             data=_data(f"movable_{i}_input", Kind.SUB_KPI, manager),
         )
         movable.append(kpi)
