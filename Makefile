@@ -32,15 +32,19 @@ run: setup
 	@echo ""
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-# Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
+# Debian's Chromium drives the browser tests (Playwright cannot download browsers here); a
+# Japanese font lets the screenshots of Japanese pages show real glyphs.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -n "$$(fc-list :lang=ja 2>/dev/null)" ] || missing="$$missing fonts-ipafont-gothic"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    echo "Installing Debian's chromium for the browser tests…"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian packages for the browser tests:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "MISSING: /usr/bin/chromium. Install it with 'sudo apt-get install chromium' to run the browser tests;"; \
-	    echo "         without it they are skipped (and fail under CI=true)."; \
+	    echo "MISSING Debian packages:$$missing — install them with 'sudo apt-get install$$missing'."; \
+	    echo "Without chromium the browser tests are skipped (and fail under CI=true)."; \
 	  fi; \
 	fi
 

@@ -97,9 +97,11 @@ class NodeInputSerializer(serializers.Serializer):
     time_aggregation = serializers.ChoiceField(choices=Node._meta.get_field("time_aggregation").choices, required=False)
     rationale = serializers.CharField(required=False, allow_blank=True)
 
-    def __init__(self, *args, membership: Membership, **kwargs) -> None:
+    def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
+        # membership is None only when drf-spectacular instantiates the class to build the schema.
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(membership__organisation_id=membership.organisation_id)
+        if membership is not None:
+            self.fields["owner"].queryset = User.objects.filter(membership__organisation_id=membership.organisation_id)
 
 
 class NodeCreateSerializer(NodeInputSerializer):
@@ -108,9 +110,10 @@ class NodeCreateSerializer(NodeInputSerializer):
     name = serializers.CharField(max_length=200)
     code = serializers.CharField(max_length=40)
 
-    def __init__(self, *args, membership: Membership, **kwargs) -> None:
+    def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
         super().__init__(*args, membership=membership, **kwargs)
-        self.fields["parent"].queryset = selectors.nodes_of(membership)
+        if membership is not None:
+            self.fields["parent"].queryset = selectors.nodes_of(membership)
 
 
 def _reports_for(nodes: list[Node]) -> dict:
@@ -118,7 +121,9 @@ def _reports_for(nodes: list[Node]) -> dict:
     tree_ids = {n.tree_id for n in nodes}
     org_ids = {n.organisation_id for n in nodes}
     context_nodes = list(
-        Node.objects.filter(tree_id__in=tree_ids, organisation_id__in=org_ids, is_archived=False).order_by("tree_id", "lft")
+        Node.objects.filter(tree_id__in=tree_ids, organisation_id__in=org_ids, is_archived=False).order_by(
+            "tree_id", "lft"
+        )
     )
     known = {n.pk for n in context_nodes}
     context_nodes += [n for n in nodes if n.pk not in known]  # archived ones asked for directly
@@ -131,12 +136,24 @@ def _output(nodes: list[Node]) -> list[dict]:
 
 class NodeListCreateApi(OrganisationApi):
     @extend_schema(
+        operation_id="nodes_list",
         parameters=[
             OpenApiParameter("kind", str, enum=Kind.values),
             OpenApiParameter("tree", int, description="id of a KGI: only nodes of its tree"),
             OpenApiParameter("archived", bool, description="include archived nodes"),
+            OpenApiParameter("limit", int, description="page size"),
+            OpenApiParameter("offset", int, description="index of the first node of the page"),
         ],
-        responses=NodeOutputSerializer(many=True),
+        # An APIView's pagination is invisible to drf-spectacular, so the envelope is spelled out.
+        responses=inline_serializer(
+            "PaginatedNodeOutputList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": NodeOutputSerializer(many=True),
+            },
+        ),
     )
     def get(self, request):
         nodes = selectors.nodes_of(self.membership).order_by("tree_id", "lft")
@@ -246,14 +263,21 @@ class NodeSmartApi(OrganisationApi):
         return Response(_reports_for([node])[node.pk].as_dict())
 
 
+class NodeTreeOutputSerializer(NodeOutputSerializer):
+    """A node's own fields plus its children, each nested the same way."""
+
+    children = serializers.ListField(child=serializers.DictField())
+
+    class Meta(NodeOutputSerializer.Meta):
+        fields = [*NodeOutputSerializer.Meta.fields, "children"]
+
+
 class NodeTreeApi(OrganisationApi):
     """The node's subtree, nested, in a number of queries that does not grow with its size."""
 
     @extend_schema(
         parameters=[OpenApiParameter("archived", bool, description="include archived nodes")],
-        responses=inline_serializer(
-            "NodeTree", {"node": NodeOutputSerializer(), "children": serializers.ListField(child=serializers.DictField())}
-        ),
+        responses=NodeTreeOutputSerializer,
     )
     def get(self, request, pk: int):
         node = self.node(pk)

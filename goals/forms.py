@@ -35,8 +35,9 @@ class NodeForm(forms.ModelForm):
         self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
         for name in ("baseline_value", "target_value", "target_min", "target_max", "weight"):
             self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})
-        if kind == Kind.KSF:
-            self.fields["value_source"].initial = "manual"
+        if kind == Kind.KGI:
+            # A KGI is the root: there is no parent to state a link to.
+            del self.fields["rationale"]
 
     def _post_clean(self) -> None:
         # Model validation happens in goals.services (under the organisation lock), not here.
@@ -65,12 +66,8 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args: Any, targets: list[Node], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = Node.objects.filter(pk__in=[t.pk for t in targets]).order_by(
-            "tree_id", "lft"
-        )
-        self.fields["parent"].label_from_instance = (
-            lambda n: f"{'— ' * n.level}{n.get_kind_display()}: {n.name}"
-        )
+        self.fields["parent"].queryset = Node.objects.filter(pk__in=[t.pk for t in targets]).order_by("tree_id", "lft")
+        self.fields["parent"].label_from_instance = lambda n: f"{'— ' * n.level}{n.get_kind_display()}: {n.name}"
 
 
 class TreeStartForm(forms.Form):

@@ -7,6 +7,7 @@ parentheses, and a few functions) and evaluated by walking the tree: never ``eva
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, DivisionByZero, InvalidOperation
@@ -20,12 +21,23 @@ def _avg(*values: Decimal) -> Decimal:
     return sum(values, Decimal(0)) / len(values)
 
 
+def _min(*values: Decimal) -> Decimal:
+    # The builtin with one argument expects an iterable: min(x) must mean x.
+    return min(values)
+
+
+def _max(*values: Decimal) -> Decimal:
+    return max(values)
+
+
 FUNCTIONS: dict[str, Callable[..., Decimal]] = {
-    "min": min,
-    "max": max,
+    "min": _min,
+    "max": _max,
     "abs": abs,
     "avg": _avg,
 }
+# Functions that take exactly one argument; checked when parsing so evaluation cannot fail.
+SINGLE_ARGUMENT = frozenset({"abs"})
 
 _OPERATORS = {
     ast.Add: lambda a, b: a + b,
@@ -70,7 +82,9 @@ def _check(node: ast.AST, codes: set[str], functions: set[str]) -> None:
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         _check(node.operand, codes, functions)
     elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        pass
+        # A literal too big for a float (1e999) parses as infinity, which no value can hold.
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise FormulaError(_("A number in the formula is too large."))
     elif isinstance(node, ast.Name):
         codes.add(node.id)
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
@@ -82,6 +96,8 @@ def _check(node: ast.AST, codes: set[str], functions: set[str]) -> None:
             )
         if not node.args:
             raise FormulaError(_("%(name)s() needs at least one argument.") % {"name": name})
+        if name in SINGLE_ARGUMENT and len(node.args) != 1:
+            raise FormulaError(_("%(name)s() takes exactly one argument.") % {"name": name})
         functions.add(name)
         for arg in node.args:
             _check(arg, codes, functions)

@@ -154,8 +154,8 @@ SAAS_REVENUE_TREE = TemplateNode(
                 TemplateNode(
                     "kpi",
                     "close_rate",
-                    _("Close rate 20% each month"),
-                    rationale=_("50 appointments at 20% give 10 new contracts a month."),
+                    _("Close rate 20% per month"),
+                    rationale=_("50 appointments × 20% = 10 new contracts a month."),
                     owner_role="manager",
                     unit="%",
                     baseline_value=D("15"),
@@ -211,7 +211,7 @@ SAAS_REVENUE_TREE = TemplateNode(
                 TemplateNode(
                     "kpi",
                     "feature_adoption",
-                    _("Feature adoption 40% of accounts by year end"),
+                    _("Feature adoption 40% by year end"),
                     rationale=_("Accounts that use the feature upgrade three times as often."),
                     owner_role="member",
                     unit="%",

@@ -40,12 +40,8 @@ class Role(models.TextChoices):
 class Membership(models.Model):
     """A user's place in one organisation. A login belongs to exactly one organisation."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
-    )
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
@@ -139,12 +135,8 @@ class Node(MPTTModel):
         related_name="owned_nodes",
         verbose_name=_("owner"),
     )
-    unit = models.CharField(
-        _("unit"), max_length=30, blank=True, help_text=_("e.g. JPY, %, appointments, leads")
-    )
-    direction = models.CharField(
-        _("direction"), max_length=10, choices=Direction.choices, default=Direction.INCREASE
-    )
+    unit = models.CharField(_("unit"), max_length=30, blank=True, help_text=_("e.g. JPY, %, appointments, leads"))
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, default=Direction.INCREASE)
     baseline_value = models.DecimalField(
         _("baseline (current value)"),
         help_text=_("Where you stand today; the gap is measured from here."),
@@ -155,9 +147,7 @@ class Node(MPTTModel):
     target_max = models.DecimalField(_("highest acceptable value"), **AMOUNT)
     start_date = models.DateField(_("start date"), null=True, blank=True)
     deadline = models.DateField(_("deadline"), null=True, blank=True)
-    frequency = models.CharField(
-        _("measured"), max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY
-    )
+    frequency = models.CharField(_("measured"), max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY)
     indicator_type = models.CharField(
         _("indicator type"),
         max_length=8,
@@ -220,9 +210,7 @@ class Node(MPTTModel):
         constraints = [
             # A safety net under the per-organisation lock in goals/services.py: two roots can
             # never share a tree_id, and a code is unique within its tree.
-            models.UniqueConstraint(
-                fields=["tree_id"], condition=models.Q(level=0), name="node_one_root_per_tree"
-            ),
+            models.UniqueConstraint(fields=["tree_id"], condition=models.Q(level=0), name="node_one_root_per_tree"),
             models.UniqueConstraint(fields=["tree_id", "code"], name="node_code_unique_in_tree"),
         ]
         indexes = [models.Index(fields=["organisation", "tree_id", "lft"])]
@@ -238,19 +226,13 @@ class Measurement(models.Model):
     period_start = models.DateField(_("period"))
     value = models.DecimalField(_("actual"), max_digits=20, decimal_places=4)
     note = models.TextField(_("note"), blank=True)
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     entered_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("actual")
         verbose_name_plural = _("actuals")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["node", "period_start"], name="measurement_one_per_period"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["node", "period_start"], name="measurement_one_per_period")]
         ordering = ["node_id", "period_start"]
 
     def __str__(self) -> str:

@@ -14,12 +14,14 @@ def period_count(start: date, end: date, frequency: str) -> int:
     if end < start:
         return 0
     days = (end - start).days + 1
+    # Years are counted in months from the start month, as quarters are, not by calendar year:
+    # a fiscal year from April to March is one yearly period, not two.
     count = {
         "daily": days,
         "weekly": -(-days // 7),
         "monthly": months_between(start, end) + 1,
         "quarterly": months_between(start, end) // 3 + 1,
-        "yearly": end.year - start.year + 1,
+        "yearly": months_between(start, end) // 12 + 1,
     }[frequency]
     return max(count, 1)
 

@@ -7,11 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from goals import smart
 from goals.models import Kind, Measurement, Membership, Node
+
+_yes, _no = _("yes"), _("no")
+# The services record why a node changed; these are the words shown for it.
+_CHANGE_REASONS = {
+    "created": _("Created"),
+    "edited": _("Edited"),
+    "moved": _("Moved"),
+    "archived": _("Archived"),
+    "restored": _("Restored"),
+    "deleted": _("Deleted"),
+}
 
 
 def membership_for(user) -> Membership | None:
@@ -112,9 +125,7 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
         history = history_by_node([node.pk]).get(node.pk, ())
     siblings: list[Node] = []
     if parent is not None and parent.pk:
-        siblings = list(
-            Node.objects.filter(parent_id=parent.pk, is_archived=False).exclude(pk=node.pk)
-        )
+        siblings = list(Node.objects.filter(parent_id=parent.pk, is_archived=False).exclude(pk=node.pk))
     return smart_context(node, parent=parent, children=children, siblings=siblings, history=history)
 
 
@@ -150,9 +161,7 @@ class TreeOverview:
 
 def organisation_trees(membership: Membership) -> list[TreeOverview]:
     """Every active tree of the organisation with its SMART reports, in two queries."""
-    nodes = list(
-        nodes_of(membership).filter(is_archived=False).select_related("owner").order_by("tree_id", "lft")
-    )
+    nodes = list(nodes_of(membership).filter(is_archived=False).select_related("owner").order_by("tree_id", "lft"))
     reports = tree_smart_reports(nodes)
     by_tree: dict[int, list[Node]] = defaultdict(list)
     for n in nodes:
@@ -163,8 +172,69 @@ def organisation_trees(membership: Membership) -> list[TreeOverview]:
             continue  # a subtree whose root is archived is not shown as a tree
         tree_reports = {n.pk: reports[n.pk] for n in members}
         out.append(
-            TreeOverview(
-                members[0], members, tree_reports, smart.summarise_tree(members, list(tree_reports.values()))
+            TreeOverview(members[0], members, tree_reports, smart.summarise_tree(members, list(tree_reports.values())))
+        )
+    return out
+
+
+@dataclass
+class FieldChange:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class NodeChange:
+    when: object
+    who: object
+    reason: str
+    changes: list[FieldChange]
+
+
+def _display(field_name: str, value, users: dict) -> str:
+    if value is None or value == "":
+        return "—"
+    if field_name == "owner":
+        user = users.get(value)
+        return (user.get_full_name() or user.username) if user else str(value)
+    field = Node._meta.get_field(field_name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_yes) if value else str(_no)
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
+    """The node's recorded changes, newest first, with labels and before/after values."""
+    records = list(node.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
+    diffs = []
+    owner_ids = set()
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        delta = newer.diff_against(older).changes if older is not None else []
+        diffs.append((newer, delta))
+        owner_ids |= {v for c in delta if c.field == "owner" for v in (c.old, c.new) if v}
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=owner_ids)}
+    out = []
+    for record, delta in diffs[:limit]:
+        fields = [
+            FieldChange(
+                label=str(Node._meta.get_field(c.field).verbose_name),
+                old=_display(c.field, c.old, users),
+                new=_display(c.field, c.new, users),
+            )
+            for c in delta
+            if c.field not in ("archived_at",)
+        ]
+        out.append(
+            NodeChange(
+                when=record.history_date,
+                who=record.history_user,
+                reason=_CHANGE_REASONS.get(record.history_change_reason or "", record.get_history_type_display()),
+                changes=fields,
             )
         )
     return out

@@ -80,9 +80,7 @@ def _code_errors(node: Node, tree_id: int | None) -> dict[str, list[str]]:
 def _owner_errors(node: Node, organisation_id: int) -> dict[str, list[str]]:
     if node.owner_id is None:
         return {}
-    in_org = get_user_model().objects.filter(
-        pk=node.owner_id, membership__organisation_id=organisation_id
-    )
+    in_org = get_user_model().objects.filter(pk=node.owner_id, membership__organisation_id=organisation_id)
     if not in_org.exists():
         return {"owner": [_("The owner must be a member of your organisation.")]}
     return {}
@@ -103,15 +101,17 @@ def _apply(node: Node, data: Mapping[str, Any]) -> None:
 
 def _field_errors(node: Node) -> dict[str, list[str]]:
     try:
-        node.full_clean(exclude=["parent", "organisation", "owner", "lft", "rght", "tree_id", "level"], validate_unique=False, validate_constraints=False)
+        node.full_clean(
+            exclude=["parent", "organisation", "owner", "lft", "rght", "tree_id", "level"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
     except ValidationError as error:
         return error.message_dict
     return {}
 
 
-def node_check(
-    *, organisation: Organisation, parent: Node | None, node: Node
-) -> smart.SmartReport:
+def node_check(*, organisation: Organisation, parent: Node | None, node: Node) -> smart.SmartReport:
     """The SMART report for a (possibly unsaved) node, plus the other save-blocking errors.
 
     Raises ValidationError with messages per field when the node cannot be saved.
@@ -133,24 +133,31 @@ def node_check(
 
 
 def node_preview(
-    *, organisation: Organisation, parent: Node | None, node: Node | None, kind: str, data: Mapping[str, Any]
-) -> tuple[smart.SmartReport | None, dict[str, list[str]]]:
-    """Check a node as it would be saved, without saving: for the live SMART panel."""
-    candidate = Node(organisation=organisation, parent=parent, kind=kind)
+    *,
+    organisation: Organisation,
+    parent: Node | None,
+    node: Node | None,
+    kind: str,
+    data: Mapping[str, Any],
+) -> tuple[smart.SmartReport, dict[str, list[str]]]:
+    """Check a node as it would be saved, without saving: for the live SMART panel.
+
+    ``data`` has passed the form's type checks. Returns the SMART report and the messages of
+    everything that would block saving.
+    """
     if node is not None:
         candidate = Node.objects.get(pk=node.pk)
+    else:
+        candidate = Node(organisation=organisation, parent=parent, kind=kind)
+    _apply(candidate, data)
     try:
-        _apply(candidate, data)
-        report = node_check(organisation=organisation, parent=parent, node=candidate)
+        node_check(organisation=organisation, parent=parent, node=candidate)
     except ValidationError as error:
-        try:
-            report = smart.check_node(
-                candidate, selectors.node_smart_context(candidate, parent=parent)
-            )
-        except Exception:  # noqa: BLE001 — malformed values: show the field errors alone
-            report = None
-        return report, error.message_dict
-    return report, {}
+        errors = error.message_dict
+    else:
+        errors = {}
+    report = smart.check_node(candidate, selectors.node_smart_context(candidate, parent=parent))
+    return report, errors
 
 
 @transaction.atomic
@@ -185,12 +192,35 @@ def node_create(
 def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "") -> Node:
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("parent").get(pk=node.pk)
+    old_code = node.code
     _apply(node, data)
+    if node.code != old_code:
+        # The parent's formula names the old code: renaming would leave it pointing at nothing.
+        formula_use = _formula_use_message(Node(code=old_code, parent=node.parent))
+        if formula_use:
+            raise ValidationError({"code": [formula_use]})
     node_check(organisation=node.organisation, parent=node.parent, node=node)
     node._history_user = actor
     node._change_reason = reason or "edited"
     node.save()
     return node
+
+
+def _formula_use_message(node: Node) -> str | None:
+    """Why ``node`` may not leave its parent: the parent's formula names its code."""
+    parent = node.parent
+    if parent is None or parent.value_source != "formula":
+        return None
+    try:
+        uses_code = node.code in smart.formulas.parse(parent.formula).codes
+    except smart.formulas.FormulaError:
+        return None
+    if not uses_code:
+        return None
+    return _("%(parent)s computes its value with a formula that uses %(code)s; change that formula first.") % {
+        "parent": parent.name,
+        "code": node.code,
+    }
 
 
 def move_targets(node: Node) -> list[Node]:
@@ -220,26 +250,13 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         raise ValidationError({"parent": [_("The new parent is archived; restore it first.")]})
     if target.tree_id == node.tree_id and node.lft <= target.lft and target.rght <= node.rght:
         raise ValidationError({"parent": [_("A node cannot move under itself or its own descendants.")]})
-    old_parent = node.parent
-    if old_parent is not None and old_parent.value_source == "formula" and old_parent.pk != target.pk:
-        try:
-            uses_code = node.code in smart.formulas.parse(old_parent.formula).codes
-        except smart.formulas.FormulaError:
-            uses_code = False
-        if uses_code:
-            raise ValidationError(
-                {
-                    "parent": [
-                        _("%(parent)s computes its value with a formula that uses %(code)s; change that formula first.")
-                        % {"parent": old_parent.name, "code": node.code}
-                    ]
-                }
-            )
+    if node.parent is not None and node.parent.pk != target.pk:
+        formula_use = _formula_use_message(node)
+        if formula_use:
+            raise ValidationError({"parent": [formula_use]})
     if target.tree_id != node.tree_id:
         codes = list(node.get_descendants(include_self=True).values_list("code", flat=True))
-        clash = sorted(
-            Node.objects.filter(tree_id=target.tree_id, code__in=codes).values_list("code", flat=True)
-        )
+        clash = sorted(Node.objects.filter(tree_id=target.tree_id, code__in=codes).values_list("code", flat=True))
         if clash:
             raise ValidationError(
                 {"parent": [_("The destination tree already uses the codes %(codes)s.") % {"codes": ", ".join(clash)}]}
@@ -255,25 +272,28 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
     blocking = [f for f in report.errors if f.field in ("parent", "unit")]
     if blocking:
         raise ValidationError({"parent": [f.message for f in blocking]})
-    siblings = list(Node.objects.filter(parent=target).exclude(pk=node.pk).order_by("lft"))
+    # The position is among the siblings people see, so archived ones are not counted.
+    siblings = sorted(siblings, key=lambda sibling: sibling.lft)
+    # move_to saves the node itself once the nested-set columns are rewritten (django-mptt's
+    # move_node), and that save is the history entry: say who moved it and why beforehand.
+    node._history_user = actor
+    node._change_reason = "moved"
     if position is not None and 0 <= position < len(siblings):
         node.move_to(siblings[position], "left")
     else:
         node.move_to(target, "last-child")
-    # move_to rewrites the nested-set columns with bulk UPDATEs; save once more so the new
-    # parent is recorded in the node's history like any other definition change.
-    node = Node.objects.get(pk=node.pk)
-    node._history_user = actor
-    node._change_reason = "moved"
-    node.save()
-    return node
+    return Node.objects.get(pk=node.pk)
 
 
 @transaction.atomic
 def node_archive(*, node: Node, actor) -> Node:
     """Archive the node and its subtree. Their actuals and history stay."""
     _lock_organisation(node.organisation_id)
-    node = Node.objects.get(pk=node.pk)
+    node = Node.objects.select_related("parent").get(pk=node.pk)
+    # Like a move or a delete, archiving takes the node out of its parent's children.
+    formula_use = _formula_use_message(node)
+    if formula_use:
+        raise ValidationError({NON_FIELD_ERRORS: [formula_use]})
     now = timezone.now()
     for each in node.get_descendants(include_self=True).filter(is_archived=False):
         each.is_archived = True
@@ -290,9 +310,7 @@ def node_restore(*, node: Node, actor) -> Node:
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("parent").get(pk=node.pk)
     if node.parent is not None and node.parent.is_archived:
-        raise ValidationError(
-            {NON_FIELD_ERRORS: [_("Its parent is archived; restore the parent first.")]}
-        )
+        raise ValidationError({NON_FIELD_ERRORS: [_("Its parent is archived; restore the parent first.")]})
     for each in node.get_descendants(include_self=True).filter(is_archived=True):
         each.is_archived = False
         each.archived_at = None
@@ -305,19 +323,21 @@ def node_restore(*, node: Node, actor) -> Node:
 
 def node_can_delete(node: Node) -> bool:
     """Only an empty node — no children and no actuals — may be deleted; others are archived."""
-    return not Node.objects.filter(parent=node).exists() and not Measurement.objects.filter(
-        node=node
-    ).exists()
+    return not Node.objects.filter(parent=node).exists() and not Measurement.objects.filter(node=node).exists()
 
 
 @transaction.atomic
 def node_delete(*, node: Node, actor) -> None:
     _lock_organisation(node.organisation_id)
-    node = Node.objects.get(pk=node.pk)
+    node = Node.objects.select_related("parent").get(pk=node.pk)
     if not node_can_delete(node):
         raise ValidationError(
             {NON_FIELD_ERRORS: [_("Only an empty node (no children, no actuals) can be deleted; archive it instead.")]}
         )
+    # As for a move away from the parent: its formula would name a child that no longer exists.
+    formula_use = _formula_use_message(node)
+    if formula_use:
+        raise ValidationError({NON_FIELD_ERRORS: [formula_use]})
     node._history_user = actor
     node._change_reason = "deleted"
     node.delete()

@@ -54,9 +54,10 @@ _PERIOD_WORDS = re.compile(
     r"fiscal|fy\d*|per|each|every|by)\b|日|週|月|四半期|年|期",
     re.IGNORECASE,
 )
+# English phrases match whole words only, so "Entry to 3 new markets" is not "try to"; any
+# "… as possible" counts, also with words between ("as many leads as possible").
 _VAGUE_PHRASES = re.compile(
-    r"as much as possible|as soon as possible|as many as possible|somehow|try to|"
-    r"do our best|できるだけ|なるべく|頑張|がんば|可能な限り|適宜",
+    r"\b(as possible|somehow|try to|do our best)\b|できるだけ|なるべく|頑張|がんば|可能な限り|適宜",
     re.IGNORECASE,
 )
 
@@ -146,8 +147,7 @@ class SmartReport:
         return {
             "level": self.level.value,
             "letters": {
-                r.letter: {"name": r.name, "status": r.level.value, "reasons": list(r.reasons)}
-                for r in self.letters
+                r.letter: {"name": r.name, "status": r.level.value, "reasons": list(r.reasons)} for r in self.letters
             },
             "findings": [
                 {
@@ -256,9 +256,7 @@ def _measurable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                     "target_min",
                 )
         elif node.target_value is None:
-            yield Finding(
-                "M", Level.ERROR, "M-target", _("Set a numeric target."), "target_value"
-            )
+            yield Finding("M", Level.ERROR, "M-target", _("Set a numeric target."), "target_value")
         if not (node.unit or "").strip():
             yield Finding(
                 "M",
@@ -372,11 +370,7 @@ def _achievable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
     change = required_change(baseline, target)
     if change is None:
         return
-    periods = (
-        period_count(node.start_date, node.deadline, node.frequency)
-        if node.start_date and node.deadline
-        else 0
-    )
+    periods = period_count(node.start_date, node.deadline, node.frequency) if node.start_date and node.deadline else 0
     trend = trend_change(ctx.history, periods) if periods else None
     if trend is not None and trend > 0 and node.direction == "increase":
         if change > trend * MAX_TREND_MULTIPLE:
@@ -419,9 +413,7 @@ def _percent(ratio: Decimal) -> str:
 def _related(node: Any, ctx: NodeContext) -> Iterable[Finding]:
     allowed = ALLOWED_PARENT_KINDS[node.kind]
     if not allowed and ctx.parent_kind is not None:
-        yield Finding(
-            "R", Level.ERROR, "R-parent", _("A KGI is the root of its tree; it has no parent."), "parent"
-        )
+        yield Finding("R", Level.ERROR, "R-parent", _("A KGI is the root of its tree; it has no parent."), "parent")
     elif allowed and ctx.parent_kind not in allowed:
         yield Finding(
             "R",
@@ -439,10 +431,7 @@ def _related(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             "R",
             Level.WARNING,
             "R-too-many-kpis",
-            _(
-                "The KSF has %(n)d KPIs; keep it to at most three so focus is not diluted."
-            )
-            % {"n": ctx.kpis_under_ksf},
+            _("The KSF has %(n)d KPIs; keep it to at most three so focus is not diluted.") % {"n": ctx.kpis_under_ksf},
             None,
         )
     if node.kind != "kgi" and not (node.rationale or "").strip():
@@ -457,9 +446,7 @@ def _related(node: Any, ctx: NodeContext) -> Iterable[Finding]:
 
 def _time_bounded(node: Any, ctx: NodeContext) -> Iterable[Finding]:
     if node.start_date and node.deadline and node.deadline < node.start_date:
-        yield Finding(
-            "T", Level.ERROR, "T-order", _("The deadline is before the start date."), "deadline"
-        )
+        yield Finding("T", Level.ERROR, "T-order", _("The deadline is before the start date."), "deadline")
         return
     if _is_numeric(node):
         if not node.deadline:

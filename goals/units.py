@@ -19,10 +19,21 @@ def _plain(value: Decimal, places: int = 2) -> str:
     return "0" if text in {"-0", ""} else text
 
 
+# (size, next smaller size, decimals shown in the smaller one, suffix). A step up is taken
+# when the figure in the smaller unit would *round* to a whole step, so 999,999 reads "1M"
+# rather than "1,000k", while 950,000 stays "950k".
+_EN_STEPS = (
+    (Decimal(10) ** 9, Decimal(10) ** 6, 1, "B"),
+    (Decimal(10) ** 6, Decimal(10) ** 3, 1, "M"),
+    (Decimal(10) ** 3, Decimal(1), 2, "k"),
+)
+MAN, OKU = Decimal(10) ** 4, Decimal(10) ** 8
+
+
 def _compact_en(value: Decimal) -> str:
     magnitude = abs(value)
-    for size, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "k")):
-        if magnitude >= size:
+    for size, smaller, places, suffix in _EN_STEPS:
+        if round(magnitude / smaller, places) >= size / smaller:
             return _plain(value / size, 1) + suffix
     return _plain(value)
 
@@ -30,12 +41,13 @@ def _compact_en(value: Decimal) -> str:
 def _compact_ja(value: Decimal) -> str:
     sign = "-" if value < 0 else ""
     magnitude = abs(value)
-    oku, rest = divmod(magnitude, Decimal(10) ** 8)
-    man = rest / Decimal(10) ** 4
-    if oku:
-        return f"{sign}{_plain(oku, 0)}億" + (f"{_plain(man, 0)}万" if round(man) else "")
-    if magnitude >= Decimal(10) ** 4:
-        return f"{sign}{_plain(man, 1)}万"
+    # Decide on the rounded figure, as in English: 99,999,999 is 1億, not 10,000万, and
+    # 199,999,999 is 2億, not 1億10,000万.
+    if round(magnitude / MAN, 1) >= OKU / MAN:
+        oku, man = divmod(round(magnitude / MAN), OKU / MAN)
+        return f"{sign}{_plain(oku, 0)}億" + (f"{_plain(man, 0)}万" if man else "")
+    if round(magnitude, 2) >= MAN:
+        return f"{sign}{_plain(magnitude / MAN, 1)}万"
     return sign + _plain(magnitude)
 
 

@@ -57,7 +57,8 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
     root = selectors.node_get(request.membership, pk)
     if root.level != 0:
         return redirect("goals:tree", pk=root.get_root().pk)
-    show_archived = request.GET.get("archived") == "1"
+    # An archived tree is shown as it was; otherwise archived nodes only on request.
+    show_archived = request.GET.get("archived") == "1" or root.is_archived
     nodes = selectors.tree_nodes(root, include_archived=show_archived)
     reports = selectors.tree_smart_reports(nodes)
     summary = smart.summarise_tree(nodes, list(reports.values()))
@@ -77,23 +78,20 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required
 def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     node = selectors.node_get(request.membership, pk)
-    subtree = selectors.subtree_nodes(node, include_archived=node.is_archived)
-    parent = node.parent
-    reports = selectors.tree_smart_reports(([parent] if parent else []) + subtree)
-    history = list(node.history.select_related("history_user").order_by("-history_date")[:50])
-    changes = []
-    for newer, older in zip(history, history[1:] + [None]):
-        delta = newer.diff_against(older).changes if older is not None else []
-        changes.append({"record": newer, "changes": delta})
+    # SMART needs the node's neighbours (parent, siblings, children): check it within its tree,
+    # exactly as the diagram and the API do.
+    tree = selectors.tree_nodes(node.get_root(), include_archived=node.is_archived)
+    reports = selectors.tree_smart_reports(tree)
+    changes = selectors.node_changes(node)
     return render(
         request,
         "goals/node_detail.html",
         {
             "node": node,
             "report": reports[node.pk],
-            "children": [n for n in subtree if n.parent_id == node.pk],
+            "children": [n for n in tree if n.parent_id == node.pk],
             "child_reports": reports,
-            "ancestors": node.get_ancestors(),
+            "ancestors": [n for n in tree if n.lft < node.lft and n.rght > node.rght],
             "changes": changes,
             "can_edit": request.membership.can_edit_trees,
             "can_delete": services.node_can_delete(node),
@@ -118,13 +116,18 @@ def _node_form_page(request, *, form, node, parent, kind, title, library_form=No
     )
 
 
-def _library_initial(key: str) -> dict:
+def _library_initial(key: str, parent: Node) -> dict:
     item = KPI_LIBRARY_BY_KEY.get(key)
     if item is None:
         return {}
+    # Suggest a code that is still free in this tree (appointments, appointments_2, …).
+    taken = set(Node.objects.filter(tree_id=parent.tree_id).values_list("code", flat=True))
+    code, suffix = item.key, 2
+    while code in taken:
+        code, suffix = f"{item.key}_{suffix}", suffix + 1
     return {
         "name": str(item.name),
-        "code": item.key,
+        "code": code,
         "unit": item.unit,
         "direction": item.direction,
         "indicator_type": item.indicator_type,
@@ -174,7 +177,9 @@ def tree_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("KGI created. Now add the success factors (KSFs) that close its gap."))
             return redirect("goals:tree", pk=root.pk)
-    return _node_form_page(request, form=form, node=None, parent=None, kind=Kind.KGI, title=_("New KPI tree: set the KGI"))
+    return _node_form_page(
+        request, form=form, node=None, parent=None, kind=Kind.KGI, title=_("New KPI tree: set the KGI")
+    )
 
 
 @manager_required
@@ -192,7 +197,7 @@ def node_add_child(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if kind in (Kind.KPI, Kind.SUB_KPI):
         library_form = LibraryPickForm(request.GET or None)
-        initial.update(_library_initial(request.GET.get("library", "")))
+        initial.update(_library_initial(request.GET.get("library", ""), parent))
     form = NodeForm(request.POST or None, organisation=request.membership.organisation, kind=kind, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -206,10 +211,14 @@ def node_add_child(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            messages.success(request, _("%(kind)s “%(name)s” added.") % {"kind": node.get_kind_display(), "name": node.name})
+            messages.success(
+                request, _("%(kind)s “%(name)s” added.") % {"kind": node.get_kind_display(), "name": node.name}
+            )
             return redirect(f"{_tree_url(node)}#node-{node.pk}")
     title = _("Add a %(kind)s under “%(parent)s”") % {"kind": Kind(kind).label, "parent": parent.name}
-    return _node_form_page(request, form=form, node=None, parent=parent, kind=kind, title=title, library_form=library_form)
+    return _node_form_page(
+        request, form=form, node=None, parent=parent, kind=kind, title=title, library_form=library_form
+    )
 
 
 def _tree_url(node: Node) -> str:
@@ -281,7 +290,9 @@ def node_move(request: HttpRequest, pk: int) -> HttpResponse:
             for message in error.messages:
                 form.add_error("parent", message)
         else:
-            messages.success(request, _("Moved “%(name)s” under “%(parent)s”.") % {"name": node.name, "parent": node.parent.name})
+            messages.success(
+                request, _("Moved “%(name)s” under “%(parent)s”.") % {"name": node.name, "parent": node.parent.name}
+            )
             return redirect(f"{_tree_url(node)}#node-{node.pk}")
     return render(request, "goals/node_move.html", {"node": node, "form": form, "has_targets": bool(targets)})
 
@@ -291,7 +302,11 @@ def node_archive(request: HttpRequest, pk: int) -> HttpResponse:
     node = selectors.node_get(request.membership, pk)
     descendants = node.get_descendant_count()
     if request.method == "POST":
-        services.node_archive(node=node, actor=request.user)
+        try:
+            services.node_archive(node=node, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("goals:node", pk=node.pk)
         messages.success(request, _("Archived “%(name)s”. Its actuals and history are kept.") % {"name": node.name})
         if node.parent_id:
             return redirect("goals:tree", pk=node.get_root().pk)

@@ -68,9 +68,7 @@ def database_from_url(url: str) -> dict:
             "NAME": path if path.startswith("/") else str(BASE_DIR / path),
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
-    raise ImproperlyConfigured(
-        f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///"
-    )
+    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported; use postgres:// or sqlite:///")
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -79,8 +77,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off "
-            "(set DJANGO_DEBUG=true for local development)."
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (set DJANGO_DEBUG=true for local development)."
         )
     SECRET_KEY = "kpitree-development-only-key-never-use-in-production-0123456789"
 

@@ -26,6 +26,13 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """Argon2 costs a fifth of a second per user; tests use MD5 unless marked ``argon2``."""
+    if request.node.get_closest_marker("argon2") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _user(username: str, organisation: Organisation, role: str):
     user = get_user_model().objects.create_user(
         username=username, password="pw-" + username, first_name=username.title()

@@ -1,0 +1,141 @@
+"""Numbers with their units (goals/units.py), in English and Japanese, compact and in full."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from goals.units import format_quantity, is_yen
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "language", "compact", "expected"),
+    [
+        # The KGI of the seed articles: ¥120M.
+        (D("120000000"), "JPY", "en", True, "¥120M"),
+        (D("120000000"), "JPY", "en", False, "¥120,000,000"),
+        (D("120000000"), "JPY", "ja", True, "1億2,000万円"),
+        (D("120000000"), "JPY", "ja", False, "120,000,000円"),
+        (D("100000000"), "JPY", "ja", True, "1億円"),
+        (D("20000000"), "JPY", "ja", True, "2,000万円"),
+        (D("600000"), "JPY", "en", True, "¥600k"),
+        (D("600000"), "JPY", "ja", True, "60万円"),
+        (D("170000"), "JPY", "ja", True, "17万円"),
+        (D("12345"), "JPY", "ja", True, "1.2万円"),
+        (D("9999"), "JPY", "ja", True, "9,999円"),
+        (D("1500000000"), "JPY", "en", True, "¥1.5B"),
+        (D("1250000"), "JPY", "en", True, "¥1.2M"),  # half to even, as everywhere
+        (D("1350000"), "JPY", "en", True, "¥1.4M"),
+        (D("999"), "JPY", "en", True, "¥999"),
+        (D("1000"), "JPY", "en", True, "¥1k"),
+        # Yen in full is whole yen.
+        (D("1234.56"), "JPY", "en", False, "¥1,235"),
+        (D("1234.56"), "JPY", "ja", False, "1,235円"),
+        # Every spelling of yen.
+        (D("5000"), "¥", "en", False, "¥5,000"),
+        (D("5000"), "円", "en", False, "¥5,000"),
+        (D("5000"), "yen", "ja", False, "5,000円"),
+        (D("5000"), " jpy ", "ja", False, "5,000円"),
+        # Percentages have no space.
+        (D("20"), "%", "en", False, "20%"),
+        (D("20"), "%", "ja", False, "20%"),
+        (D("20.50"), "%", "en", False, "20.5%"),
+        (D("33.333"), "%", "en", False, "33.33%"),
+        (D("20"), "%", "en", True, "20%"),
+        # Other units follow the number after a space.
+        (D("50"), "appointments", "en", False, "50 appointments"),
+        (D("50"), "appointments", "en", True, "50 appointments"),
+        (D("50"), "appointments", "ja", True, "50 appointments"),
+        (D("50.000"), "leads", "en", False, "50 leads"),
+        (D("1.5"), "x", "en", False, "1.5 x"),
+        (D("12000"), "sessions", "en", True, "12k sessions"),
+        (D("12000"), "sessions", "en", False, "12,000 sessions"),
+        (D("12000"), "sessions", "ja", True, "1.2万 sessions"),
+        (D("1234567"), "visits", "ja", False, "1,234,567 visits"),
+        # No unit, no trailing space.
+        (D("50"), "", "en", False, "50"),
+        (D("50"), "", "ja", True, "50"),
+        # Zero, and rounding that would leave "-0".
+        (D("0"), "JPY", "en", True, "¥0"),
+        (D("0"), "%", "en", False, "0%"),
+        (D("-0.001"), "leads", "en", False, "0 leads"),
+        (D("-0.4"), "JPY", "ja", False, "0円"),
+        # A language with a region still counts.
+        (D("120000000"), "JPY", "ja-JP", True, "1億2,000万円"),
+        (D("120000000"), "JPY", "", True, "¥120M"),
+        # Plain ints are accepted like Decimals.
+        (120_000_000, "JPY", "en", True, "¥120M"),
+    ],
+)
+def test_format_quantity(value, unit, language, compact, expected):
+    assert format_quantity(value, unit, language, compact=compact) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "language", "compact", "expected"),
+    [
+        (D("-120000000"), "JPY", "en", True, "-¥120M"),
+        (D("-120000000"), "JPY", "en", False, "-¥120,000,000"),
+        (D("-120000000"), "JPY", "ja", True, "-1億2,000万円"),
+        (D("-120000000"), "JPY", "ja", False, "-120,000,000円"),
+        (D("-50000"), "JPY", "ja", True, "-5万円"),
+        (D("-500"), "JPY", "ja", True, "-500円"),
+        (D("-5"), "%", "en", False, "-5%"),
+        (D("-2500"), "customers", "en", True, "-2.5k customers"),
+        (D("-2500"), "customers", "en", False, "-2,500 customers"),
+    ],
+)
+def test_format_quantity_negative(value, unit, language, compact, expected):
+    assert format_quantity(value, unit, language, compact=compact) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "expected"),
+    [
+        # The figure is rounded first and then given the unit, so it never reads 1,000 of a
+        # smaller unit.
+        (D("999999"), "en", "¥1M"),
+        (D("999950"), "en", "¥1M"),
+        (D("999949"), "en", "¥999.9k"),
+        (D("950000"), "en", "¥950k"),
+        (D("999999999"), "en", "¥1B"),
+        (D("999.996"), "en", "¥1k"),
+        (D("950"), "en", "¥950"),
+        (D("99999999"), "ja", "1億円"),
+        (D("99995000"), "ja", "9,999.5万円"),
+        (D("199999999"), "ja", "2億円"),
+        (D("100004999"), "ja", "1億円"),
+        (D("9999.996"), "ja", "1万円"),
+        (D("9500"), "ja", "9,500円"),
+        (D("1234567890123"), "ja", "12,345億6,789万円"),
+    ],
+)
+def test_format_quantity_compact_rounds_before_choosing_the_unit(value, language, expected):
+    assert format_quantity(value, "JPY", language, compact=True) == expected
+
+
+@pytest.mark.parametrize(("language", "compact"), [("en", False), ("en", True), ("ja", False), ("ja", True)])
+@pytest.mark.parametrize("unit", ["JPY", "%", "appointments", ""])
+def test_no_value_is_a_dash(unit, language, compact):
+    assert format_quantity(None, unit, language, compact=compact) == "—"
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("JPY", True),
+        ("jpy", True),
+        ("¥", True),
+        ("円", True),
+        ("Yen", True),
+        (" JPY ", True),
+        ("USD", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_yen(unit, expected):
+    assert is_yen(unit) is expected

@@ -1,0 +1,205 @@
+"""Security settings (kpitree/settings.py): argon2 hashes, CSRF, login lockout, session rotation."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
+from django.test import Client
+from rest_framework.test import APIClient
+
+from goals.models import Node
+
+LOGIN = "/accounts/login/"
+# The production password hashers, not the fast test ones (tests/conftest.py).
+pytestmark = pytest.mark.argon2
+
+
+def log_in(client: Client, username: str, password: str, **extra):
+    return client.post(LOGIN, {"username": username, "password": password}, **extra)
+
+
+def is_signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+# --- password hashing ---------------------------------------------------------------------------
+
+
+def test_passwords_are_hashed_with_argon2(manager):
+    assert manager.password.startswith("argon2$argon2id$")
+    assert "pw-boss" not in manager.password
+    assert manager.check_password("pw-boss")
+
+
+def test_an_old_pbkdf2_hash_is_upgraded_to_argon2_at_login(manager):
+    manager.password = make_password("pw-boss", hasher="pbkdf2_sha256")
+    manager.save(update_fields=["password"])
+    assert manager.password.startswith("pbkdf2_sha256$")
+
+    client = Client()
+    log_in(client, "boss", "pw-boss")
+    assert is_signed_in(client)
+    manager.refresh_from_db()
+    assert manager.password.startswith("argon2")
+
+
+# --- CSRF ---------------------------------------------------------------------------------------
+
+
+def test_login_form_without_csrf_token_is_refused(manager):
+    client = Client(enforce_csrf_checks=True)
+    response = log_in(client, "boss", "pw-boss")
+    assert response.status_code == 403
+    assert not is_signed_in(client)
+
+
+def test_login_form_with_csrf_token_works(manager):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(LOGIN)
+    token = page.context["csrf_token"]
+    response = client.post(LOGIN, {"username": "boss", "password": "pw-boss", "csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302
+    assert is_signed_in(client)
+
+
+def test_changing_a_tree_without_csrf_token_is_refused(manager, saas_tree):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    response = client.post(f"/nodes/{saas_tree.pk}/archive/")
+    assert response.status_code == 403
+    assert not Node.objects.filter(is_archived=True).exists()
+
+    # The same request from the page, with its token, goes through.
+    token = client.get(f"/nodes/{saas_tree.pk}/archive/").context["csrf_token"]
+    response = client.post(f"/nodes/{saas_tree.pk}/archive/", {"csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302
+    assert Node.objects.filter(is_archived=True).count() == 15
+
+
+def test_smart_preview_without_csrf_token_is_refused(manager, saas_tree):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    assert client.post("/nodes/smart-preview/", {"kind": "kgi"}).status_code == 403
+
+
+def test_api_with_a_session_needs_the_csrf_token(manager, saas_tree):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(manager)
+    assert client.get("/api/v1/nodes/").status_code == 200
+    response = client.post(f"/api/v1/nodes/{saas_tree.pk}/archive/")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert not Node.objects.filter(is_archived=True).exists()
+
+
+def test_api_with_a_token_needs_no_csrf_token(manager, saas_tree):
+    client = APIClient(enforce_csrf_checks=True)
+    token = client.post("/api/v1/auth/token/", {"username": "boss", "password": "pw-boss"}, format="json").json()[
+        "token"
+    ]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.post(f"/api/v1/nodes/{saas_tree.pk}/archive/").status_code == 200
+
+
+def test_logout_needs_post_with_csrf_token(manager):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 403
+    assert is_signed_in(client)
+
+
+# --- login lockout (django-axes) ----------------------------------------------------------------
+
+
+def test_five_failed_logins_lock_the_account_out(manager):
+    assert settings.AXES_FAILURE_LIMIT == 5
+    client = Client()  # the test client sends REMOTE_ADDR=127.0.0.1, which axes needs
+    for _ in range(5):
+        response = log_in(client, "boss", "wrong")
+        assert not is_signed_in(client)
+    # The sixth attempt is refused even with the right password.
+    response = log_in(client, "boss", "pw-boss")
+    assert response.status_code == 429
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert not is_signed_in(client)
+    assert Client().get("/").status_code == 302
+
+
+def test_four_failed_logins_do_not_lock_out(manager):
+    client = Client()
+    for _ in range(4):
+        log_in(client, "boss", "wrong")
+    response = log_in(client, "boss", "pw-boss")
+    assert response.status_code == 302
+    assert is_signed_in(client)
+
+
+def test_lockout_is_per_username_and_address(manager, member):
+    client = Client()
+    for _ in range(5):
+        log_in(client, "boss", "wrong")
+    assert log_in(client, "boss", "pw-boss").status_code == 429
+    # Another account from the same address, and the same account from another address, still work.
+    other_user = Client()
+    assert log_in(other_user, "worker", "pw-worker").status_code == 302
+    other_address = Client(REMOTE_ADDR="192.0.2.7")
+    assert log_in(other_address, "boss", "pw-boss").status_code == 302
+
+
+def test_failed_token_requests_count_towards_the_lockout(manager):
+    client = APIClient()
+    for _ in range(5):
+        response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "wrong"}, format="json")
+        assert response.status_code == 400
+    response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "pw-boss"}, format="json")
+    # Refused like a wrong password (400, not axes' 429: DRF hides the lockout flag from the middleware).
+    assert response.status_code == 400
+    assert "token" not in response.json()
+    # The web login is locked for the same username and address, too.
+    assert log_in(Client(), "boss", "pw-boss").status_code == 429
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def test_session_key_rotates_on_login(manager):
+    client = Client()
+    session = client.session  # creates an anonymous session and its cookie
+    session["visited"] = True
+    session.save()
+    before = session.session_key
+
+    log_in(client, "boss", "pw-boss")
+    after = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert is_signed_in(client)
+    assert after != before
+    assert not Session.objects.filter(session_key=before).exists()
+
+
+def test_logout_ends_the_session(manager):
+    client = Client()
+    log_in(client, "boss", "pw-boss")
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    client.post("/accounts/logout/")
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get("/manager/").status_code == 302
+
+
+# --- response headers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [LOGIN, "/api/v1/docs/"])
+def test_security_headers(client, path):
+    response = client.get(path)
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_is_http_only(manager):
+    client = Client()
+    log_in(client, "boss", "pw-boss")
+    assert client.cookies[settings.SESSION_COOKIE_NAME]["httponly"]
