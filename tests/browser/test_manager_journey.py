@@ -124,4 +124,16 @@ def test_manager_builds_a_tree(page, manager):
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator(".site-header nav")).to_contain_text("KPIツリー")
     expect(page.locator(".tree-summary h2")).to_contain_text("SMART")
+    expect(page.locator(".legend")).to_contain_text("KGI（重要目標達成指標）")
+
+    # The journey goes on in Japanese: a KSF without a name is refused in Japanese, then saved.
+    page.get_by_role("link", name="Annual revenue ¥500M → ¥600M by fiscal year end の配下に子ノードを追加").click()
+    _fill(page, {"code": "churn", "rationale": "解約を減らせば売上の目減りを防げる。"})
+    page.get_by_role("button", name="作成").click()
+    expect(page.locator("#id_name_error, .errorlist").first).to_contain_text("この項目は必須です")
+    expect(page.locator("#id_code")).to_have_value("churn")
+    _fill(page, {"name": "解約を減らす"})
+    page.get_by_role("button", name="作成").click()
+    expect(_box(page, "解約を減らす")).to_contain_text("KSF")
+    expect(page.locator(".messages")).to_contain_text("追加")
     screenshot(page, "manager-tree-ja")

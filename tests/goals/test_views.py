@@ -496,3 +496,24 @@ def test_editing_a_kgi_keeps_its_rationale(manager_client, manager, saas_tree):
     del posted["rationale"]  # what the browser sends: the field is not on the page
     assert manager_client.post(f"/nodes/{root.pk}/edit/", posted).status_code == 302
     assert Node.objects.get(pk=root.pk).rationale == "Board decision of May 2026."
+
+
+def test_node_ids_in_html_are_never_localised(rf):
+    # USE_THOUSAND_SEPARATOR would turn pk 1315 into "1,315" and break anchors and the hidden
+    # inputs of the live SMART check (seen on PostgreSQL, where ids grow past 1,000).
+    from django.template.loader import render_to_string
+
+    from goals import smart
+    from goals.models import Kind
+    from goals.views import Box
+
+    node = Node(pk=1315, kind=Kind.KSF, name="Big ids", code="big")
+    html = render_to_string("goals/partials/tree_box.html", {"box": Box(node, smart.SmartReport())})
+    assert 'id="node-1315"' in html
+    form_html = render_to_string(
+        "goals/node_form.html",
+        {"form": None, "node": node, "parent": Node(pk=2048, kind=Kind.KGI, name="Root"), "kind": "ksf"},
+        request=rf.get("/"),
+    )
+    assert 'name="node_id" value="1315"' in form_html
+    assert 'name="parent_id" value="2048"' in form_html
