@@ -98,6 +98,23 @@ class TimeAggregation(models.TextChoices):
     LAST = "last", _("Last value (a stock, e.g. customers)")
 
 
+class TargetScope(models.TextChoices):
+    PER_PERIOD = "per_period", _("per period")
+    WHOLE_WINDOW = "whole_window", _("for the whole window (split evenly)")
+
+
+class StatusRule(models.TextChoices):
+    WEIGHTED = "weighted", _("weighted score of its children")
+    WORST = "worst", _("worst of its children")
+
+
+class Status(models.TextChoices):
+    ON_TRACK = "on_track", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    OFF_TRACK = "off_track", _("Off track")
+    NO_DATA = "no_data", _("No data")
+
+
 code_validator = RegexValidator(
     r"^[A-Za-z_][A-Za-z0-9_]{0,39}$",
     _("Use letters, digits and underscores, starting with a letter (at most 40)."),
@@ -180,6 +197,41 @@ class Node(MPTTModel):
         choices=TimeAggregation.choices,
         default=TimeAggregation.SUM,
     )
+    target_scope = models.CharField(
+        _("the target is"),
+        max_length=12,
+        choices=TargetScope.choices,
+        default=TargetScope.PER_PERIOD,
+        help_text=_("For flows: is the target per period (50 a month) or for the whole window (¥120M a year)?"),
+    )
+    at_risk_below = models.DecimalField(
+        _("at risk below (% of target to date)"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    off_track_below = models.DecimalField(
+        _("off track below (% of target to date)"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("90"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    status_rule = models.CharField(
+        _("status from children"),
+        max_length=10,
+        choices=StatusRule.choices,
+        default=StatusRule.WEIGHTED,
+        help_text=_("How a node without a number of its own (a KSF) takes its status from its children."),
+    )
+    reporters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="reported_nodes",
+        verbose_name=_("also entered by"),
+        help_text=_("Team members who log actuals for this node besides its owner."),
+    )
     rationale = models.TextField(
         _("how it drives its parent"),
         blank=True,
@@ -229,6 +281,8 @@ class Measurement(models.Model):
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     entered_at = models.DateTimeField(auto_now=True)
 
+    history = HistoricalRecords(user_related_name="+")
+
     class Meta:
         verbose_name = _("actual")
         verbose_name_plural = _("actuals")
@@ -237,3 +291,70 @@ class Measurement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_id} {self.period_start}: {self.value}"
+
+
+class TargetOverride(models.Model):
+    """A manager's target for one period, replacing the phased default schedule."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="target_overrides")
+    period_start = models.DateField(_("period"))
+    value = models.DecimalField(_("target"), max_digits=20, decimal_places=4)
+    reason = models.CharField(_("reason"), max_length=300)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(user_related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "period_start"], name="target_override_one_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.period_start}: {self.value}"
+
+
+class PeriodLock(models.Model):
+    """A closed month of an organisation: no actual of a period starting in it may change."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="period_locks")
+    month = models.DateField(_("month"))
+    is_locked = models.BooleanField(_("locked"), default=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(user_related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "month"], name="period_lock_one_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.month:%Y-%m} {'locked' if self.is_locked else 'open'}"
+
+
+class RollupState(models.Model):
+    """Per tree: whether its rollup results are behind its actuals and definition."""
+
+    root = models.OneToOneField(Node, on_delete=models.CASCADE, related_name="rollup_state")
+    # Set by the first request after a run; cleared by the run that covers every request.
+    stale_since = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"tree {self.root_id}: {'stale' if self.stale_since else 'fresh'}"
+
+
+class RollupSeries(models.Model):
+    """A node's rollup for every one of its periods, written only by goals.rollup.
+
+    One row per node holding its whole series (column arrays: period starts, actuals, targets,
+    attainment, gaps, statuses, missing inputs, reasons), so a full rebuild of a large tree
+    writes one row per node rather than one per node and period.
+    """
+
+    node = models.OneToOneField(Node, on_delete=models.CASCADE, related_name="rollup")
+    series = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rollup of {self.node_id}"

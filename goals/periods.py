@@ -33,3 +33,53 @@ def fiscal_year_bounds(day: date, first_month: int) -> tuple[date, date]:
     end_year, end_month = (start_year + 1, first_month - 1) if first_month > 1 else (start_year, 12)
     next_month_first = date(end_year + (end_month == 12), end_month % 12 + 1, 1)
     return start, date.fromordinal(next_month_first.toordinal() - 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_start(day: date, frequency: str, fiscal_start_month: int = 1) -> date:
+    """The first day of the period of ``frequency`` that contains ``day``.
+
+    Weeks are ISO weeks (Monday first); quarters and years follow the fiscal year.
+    """
+    if frequency == "daily":
+        return day
+    if frequency == "weekly":
+        return date.fromordinal(day.toordinal() - day.weekday())
+    if frequency == "monthly":
+        return day.replace(day=1)
+    fiscal_start, _ = fiscal_year_bounds(day, fiscal_start_month)
+    if frequency == "quarterly":
+        return add_months(fiscal_start, months_between(fiscal_start, day) // 3 * 3)
+    if frequency == "yearly":
+        return fiscal_start
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def next_period_start(start: date, frequency: str) -> date:
+    if frequency == "daily":
+        return date.fromordinal(start.toordinal() + 1)
+    if frequency == "weekly":
+        return date.fromordinal(start.toordinal() + 7)
+    return add_months(start, {"monthly": 1, "quarterly": 3, "yearly": 12}[frequency])
+
+
+def period_end(start: date, frequency: str) -> date:
+    """The last day (inclusive) of the period that starts on ``start``."""
+    return date.fromordinal(next_period_start(start, frequency).toordinal() - 1)
+
+
+def period_starts(first: date, last: date, frequency: str, fiscal_start_month: int = 1) -> list[date]:
+    """Starts of every period of ``frequency`` that overlaps ``first``..``last`` (inclusive)."""
+    if last < first:
+        return []
+    starts = []
+    current = period_start(first, frequency, fiscal_start_month)
+    while current <= last:
+        starts.append(current)
+        current = next_period_start(current, frequency)
+    return starts

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from goals import smart
-from goals.models import Kind, Measurement, Membership, Node
+from goals import rollup, smart
+from goals.models import Kind, Measurement, Membership, Node, RollupState, TargetOverride
+from goals.periods import period_end, period_start, period_starts
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -238,3 +241,183 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
             )
         )
     return out
+
+
+def _rollup_spec(node: Node) -> rollup.NodeSpec:
+    def number(value):
+        return None if value is None else float(value)
+
+    return rollup.NodeSpec(
+        id=node.pk,
+        parent_id=node.parent_id,
+        code=node.code,
+        kind=node.kind,
+        unit=node.unit,
+        direction=node.direction,
+        value_source=node.value_source,
+        formula=node.formula,
+        time_aggregation=node.time_aggregation,
+        frequency=node.frequency,
+        weight=float(node.weight),
+        baseline=number(node.baseline_value),
+        target=number(node.target_value),
+        target_min=number(node.target_min),
+        target_max=number(node.target_max),
+        target_scope=node.target_scope,
+        start=node.start_date,
+        deadline=node.deadline,
+        at_risk_below=float(node.at_risk_below),
+        off_track_below=float(node.off_track_below),
+        status_rule=node.status_rule,
+    )
+
+
+def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
+    """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
+    nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
+    ids = [n.pk for n in nodes]
+    points: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in Measurement.objects.filter(node_id__in=ids).values_list(
+        "node_id", "period_start", "value"
+    ):
+        points[node_id][period] = float(value)
+    overrides: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in TargetOverride.objects.filter(node_id__in=ids).values_list(
+        "node_id", "period_start", "value"
+    ):
+        overrides[node_id][period] = float(value)
+    engine = rollup.TreeRollup(
+        [_rollup_spec(n) for n in nodes],
+        points,
+        as_of=as_of or timezone.localdate(),
+        fiscal_start_month=root.organisation.fiscal_year_start_month,
+        overrides=overrides,
+    )
+    return engine, nodes
+
+
+def tree_is_stale(node: Node) -> bool:
+    """True while a rollup of the node's tree is pending (results may lag the actuals)."""
+    return RollupState.objects.filter(root__tree_id=node.tree_id, stale_since__isnull=False).exists()
+
+
+def period_targets(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], float | None]:
+    """The scheduled target of each (node, period), overrides included."""
+    nodes = {node.pk: node for node, _ in pairs}
+    overrides: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in TargetOverride.objects.filter(node_id__in=list(nodes)).values_list(
+        "node_id", "period_start", "value"
+    ):
+        overrides[node_id][period] = float(value)
+    engine = rollup.TreeRollup(
+        [_rollup_spec(n) for n in nodes.values()],
+        {},
+        as_of=timezone.localdate(),
+        fiscal_start_month=organisation.fiscal_year_start_month,
+        overrides=overrides,
+    )
+    out = {}
+    for node, period in pairs:
+        target = engine.schedule(engine.specs[node.pk]).get(period)
+        out[(node.pk, period)] = target.value if target is not None else None
+    return out
+
+
+REASONS = {
+    "no_number": _("It has no number of its own."),
+    "no_actual": _("No actual has been entered for this period."),
+    "actual": _("Its own actuals over the period (%(aggregation)s of %(points)s)."),
+    "formula_error": _("The formula cannot be computed: %(error)s"),
+    "formula_missing": _("The formula lacks inputs: %(codes)s."),
+    "formula": _("Computed with the formula %(formula)s from its children's values for the period."),
+    "no_inputs": _("None of its %(children)s children has a value for the period."),
+    "zero_weights": _("Its children's weights add up to zero."),
+    "combined": _("The %(method)s of %(used)s children (%(absent)s without a value)."),
+    "in_range": _("The value is inside the allowed range."),
+    "out_of_range": _("The value is outside the allowed range."),
+    "no_target": _("There is no target for the period."),
+    "thresholds": _(
+        "Attainment of the target to date: at risk below %(at_risk_below)s%%, off track below %(off_track_below)s%%."
+    ),
+    "no_child_data": _("None of its children has data for the period."),
+    "worst_of_children": _("It takes the worst status of its children."),
+    "weighted_children": _("It takes the weighted score of its children's attainment."),
+}
+
+
+def reason_text(reason: dict) -> str:
+    template = REASONS.get(reason.get("code", ""))
+    if template is None:
+        return ""
+    params = {k: v for k, v in reason.items() if k != "code"}
+    try:
+        return str(template) % params if params else str(template).replace("%%", "%")
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def _assessment_row(start: date, a: rollup.Assessment) -> dict:
+    return {
+        "period_start": start,
+        "actual": a.actual,
+        "target": a.target.value,
+        "target_min": a.target.low,
+        "target_max": a.target.high,
+        "attainment": None if a.attainment is None else round(a.attainment, 2),
+        "gap": a.gap,
+        "status": a.status,
+        "missing_inputs": a.missing,
+        "reason": reason_text(a.reason.as_dict()),
+    }
+
+
+def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:
+    """Per period of the node (and over the whole range) its actual, target, attainment, gap,
+    status and missing inputs; ``stale`` while a rollup is pending."""
+    engine, _nodes = tree_engine(node.get_root(), as_of=as_of)
+    spec = engine.specs[node.pk]
+    fiscal = node.organisation.fiscal_year_start_month
+    periods = [
+        _assessment_row(start, engine.assess(node.pk, start, period_end(start, spec.frequency)))
+        for start in period_starts(first, last, spec.frequency, fiscal)
+    ]
+    whole = _assessment_row(first, engine.assess(node.pk, first, last))
+    whole.pop("period_start")
+    return {
+        "node": node.pk,
+        "from": first,
+        "to": last,
+        "periods": periods,
+        "to_date": whole,
+        "stale": tree_is_stale(node),
+    }
+
+
+def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict:
+    """Why the node has its status in the period that contains ``period``: inputs and rule."""
+    engine, nodes = tree_engine(node.get_root(), as_of=as_of)
+    by_id = {n.pk: n for n in nodes}
+    spec = engine.specs[node.pk]
+    start = period_start(period, spec.frequency, node.organisation.fiscal_year_start_month)
+    assessment = engine.assess(node.pk, start, period_end(start, spec.frequency))
+    row = _assessment_row(start, assessment)
+    inputs = []
+    for input_id, value, status in assessment.inputs:
+        if input_id == node.pk:
+            continue
+        child = by_id[input_id]
+        inputs.append(
+            {
+                "node": child.pk,
+                "code": child.code,
+                "name": child.name,
+                "unit": child.unit,
+                "value": value,
+                "status": status,
+            }
+        )
+    row["inputs"] = inputs
+    row["rule"] = row.pop("reason")
+    row["value_source"] = node.value_source
+    row["stale"] = tree_is_stale(node)
+    return row

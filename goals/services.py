@@ -12,16 +12,17 @@ open transactions IMMEDIATE).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goals import library, selectors, smart
-from goals.models import Kind, Measurement, Node, Organisation
+from goals.models import Kind, Measurement, Node, Organisation, RollupSeries, RollupState
 
 # Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
 EDITABLE_FIELDS = (
@@ -383,3 +384,30 @@ def tree_create_from_template(
         return node
 
     return create(template, None)
+
+
+def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:
+    """Recompute and upsert the rollup series of every active node of a tree.
+
+    Returns True when another request arrived while this ran (the caller runs again).
+    """
+    started = timezone.now()
+    root = Node.objects.select_related("organisation").filter(pk=root_id, level=0).first()
+    if root is None:
+        return False
+    engine, nodes = selectors.tree_engine(root, as_of=as_of)
+    computed_at = timezone.now()
+    rows = [RollupSeries(node_id=n.pk, series=engine.series(n.pk), computed_at=computed_at) for n in nodes]
+    with transaction.atomic():
+        RollupSeries.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["node"], update_fields=["series", "computed_at"], batch_size=500
+        )
+        state, _ = RollupState.objects.get_or_create(root_id=root_id)
+        RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at)
+        # Fresh again only if nothing was requested after this run started.
+        cleared = (
+            RollupState.objects.filter(pk=state.pk)
+            .filter(models.Q(requested_at__isnull=True) | models.Q(requested_at__lte=started))
+            .update(stale_since=None)
+        )
+    return not cleared

@@ -166,6 +166,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Well above the task time limit, so a slow task is never redelivered while still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Recompute trees left stale (e.g. actuals saved while the broker was down).
+    "sweep-stale-trees": {"task": "goals.tasks.sweep_stale_trees", "schedule": env_int("ROLLUP_SWEEP_SECONDS", 60)},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,187 @@
+"""Actuals: who may log which value for which period, and logging it.
+
+Every entry point (the member's form and grid, the API, the bulk API, seed_demo) calls
+:func:`measurement_upsert` / :func:`measurements_upsert_bulk`, which check
+:func:`measurement_errors` under the organisation lock and then ask for a rollup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from goals import rollup_jobs
+from goals.models import Measurement, Membership, Node, PeriodLock, Role
+from goals.periods import period_end, period_start
+from goals.services import _lock_organisation
+
+PERCENT_UNITS = {"%", "percent", "％"}
+# Units where a negative number makes no sense (counts and money); others (°C, points) allow it.
+SIGNED_UNITS = {"points", "°c", "℃", "rank", "pt", "pts"}
+
+
+def can_enter(membership: Membership, node: Node) -> bool:
+    """Members enter for the nodes they own or report; managers for any; executives never."""
+    if node.organisation_id != membership.organisation_id or node.is_archived:
+        return False
+    if membership.role == Role.MANAGER:
+        return True
+    if membership.role == Role.MEMBER:
+        return node.owner_id == membership.user_id or node.reporters.filter(pk=membership.user_id).exists()
+    return False
+
+
+def value_errors(*, value: Decimal, unit: str) -> list[str]:
+    """Rules on the number itself (pure)."""
+    errors = []
+    normalised = (unit or "").strip().lower()
+    if normalised in PERCENT_UNITS and not (0 <= value <= 100):
+        errors.append(_("A percentage must be between 0 and 100."))
+    elif value < 0 and normalised not in SIGNED_UNITS:
+        errors.append(_("%(unit)s cannot be negative.") % {"unit": unit or _("This number")})
+    return errors
+
+
+def period_errors(
+    *, node: Any, period: date, today: date, fiscal_start_month: int, locked_months: frozenset[date]
+) -> list[str]:
+    """Rules on the period (pure): inside the node's window, not in the future, not locked."""
+    start = period_start(period, node.frequency, fiscal_start_month)
+    if start != period:
+        return [_("%(date)s is not the start of a period; use %(start)s.") % {"date": period, "start": start}]
+    if node.start_date and period_end(period, node.frequency) < node.start_date:
+        return [_("The period is before the KPI starts (%(date)s).") % {"date": node.start_date}]
+    if node.deadline and period > node.deadline:
+        return [_("The period is after the KPI's deadline (%(date)s).") % {"date": node.deadline}]
+    if period > today:
+        return [_("The period has not started yet.")]
+    if period.replace(day=1) in locked_months:
+        return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": period.strftime("%Y-%m")}]
+    return []
+
+
+def node_errors(node: Node) -> list[str]:
+    """Only hand-entered numbers accept actuals."""
+    if node.value_source != "manual":
+        return [
+            _("This number is computed from its children (%(source)s); enter the children's actuals instead.")
+            % {"source": node.get_value_source_display()}
+        ]
+    if node.kind == "ksf" and node.target_value is None:
+        return [_("This success factor has no number of its own; enter its KPIs' actuals instead.")]
+    return []
+
+
+def off_track(node: Node, value: Decimal, target: float | None) -> bool:
+    """Whether the value alone, against the period's target, would be off track."""
+    if target is None:
+        return False
+    if node.direction == "decrease":
+        attainment = 100.0 if value <= 0 else target / float(value) * 100
+    else:
+        attainment = 100.0 if target == 0 else float(value) / target * 100
+    return attainment < float(node.off_track_below)
+
+
+@dataclass(frozen=True)
+class Entry:
+    node: Node
+    period: date
+    value: Decimal
+    note: str = ""
+
+
+def measurement_errors(
+    entry: Entry, *, membership: Membership, today: date, locked_months: frozenset[date], target: float | None
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not can_enter(membership, entry.node):
+        errors["node"] = [_("You may not enter actuals for this KPI.")]
+        return errors
+    if problems := node_errors(entry.node):
+        errors["node"] = problems
+        return errors
+    if problems := value_errors(value=entry.value, unit=entry.node.unit):
+        errors["value"] = problems
+    if problems := period_errors(
+        node=entry.node,
+        period=entry.period,
+        today=today,
+        fiscal_start_month=membership.organisation.fiscal_year_start_month,
+        locked_months=locked_months,
+    ):
+        errors["period"] = problems
+    if not errors and not entry.note.strip() and off_track(entry.node, entry.value, target):
+        errors["note"] = [_("This value puts the KPI off track: say why and what happens next.")]
+    return errors
+
+
+def locked_months(organisation_id: int) -> frozenset[date]:
+    return frozenset(
+        PeriodLock.objects.filter(organisation_id=organisation_id, is_locked=True).values_list("month", flat=True)
+    )
+
+
+def _save(entry: Entry, actor) -> Measurement:
+    measurement = Measurement.objects.filter(node=entry.node, period_start=entry.period).first()
+    if measurement is None:
+        measurement = Measurement(node=entry.node, period_start=entry.period)
+    measurement.value = entry.value
+    measurement.note = entry.note.strip()
+    measurement.entered_by = actor
+    measurement._history_user = actor
+    measurement.save()
+    return measurement
+
+
+@transaction.atomic
+def measurements_upsert_bulk(
+    *, membership: Membership, entries: Sequence[Entry], today: date | None = None
+) -> list[Measurement]:
+    """Save all entries or none: ValidationError carries a dict of errors per row index."""
+    from goals import selectors  # selectors imports services; import here to keep one direction
+
+    _lock_organisation(membership.organisation_id)
+    today = today or timezone.localdate()
+    locks = locked_months(membership.organisation_id)
+    targets = selectors.period_targets([(e.node, e.period) for e in entries], membership.organisation)
+    row_errors = {}
+    for index, entry in enumerate(entries):
+        errors = measurement_errors(
+            entry,
+            membership=membership,
+            today=today,
+            locked_months=locks,
+            target=targets.get((entry.node.pk, entry.period)),
+        )
+        if errors:
+            row_errors[index] = errors
+    if row_errors:
+        raise RowErrors(row_errors)
+    saved = [_save(entry, membership.user) for entry in entries]
+    for tree_id in sorted({e.node.tree_id for e in entries}):
+        rollup_jobs.request_rollup(tree_id=tree_id)
+    return saved
+
+
+def measurement_upsert(*, membership: Membership, entry: Entry, today: date | None = None) -> Measurement:
+    try:
+        return measurements_upsert_bulk(membership=membership, entries=[entry], today=today)[0]
+    except RowErrors as error:
+        raise ValidationError(error.rows[0]) from None
+
+
+class RowErrors(ValidationError):
+    """Errors of a bulk save, per row index and field."""
+
+    def __init__(self, rows: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__({f"row {i}": [m for ms in e.values() for m in ms] for i, e in rows.items()})
+        self.rows = rows

@@ -1,0 +1,339 @@
+"""Rollup arithmetic: actuals, targets to date, attainment, gap and status up a KPI tree.
+
+Pure: the tree comes in as :class:`NodeSpec` values and the actuals as points per node; no ORM.
+docs/rollup.md explains every rule with worked examples. In short, for a node and a window of
+time (one of its periods, or any range):
+
+- a node whose value is entered by hand aggregates its own actuals over the window with its
+  ``time_aggregation`` (``sum`` for flows, ``average``, ``last`` for stocks);
+- a computed node combines its children's values *for the same window* (``sum``, ``average``,
+  ``weighted_average``, ``min``, ``max``) or applies its formula to them — so a ratio over a
+  quarter is a ratio of the quarter's sums, never an average of monthly ratios;
+- missing actuals stay missing (never zero) and are counted in ``missing``; a formula with a
+  missing input or a division by zero gives no value and says why;
+- attainment and gap compare the value with the target to date, read in the node's direction
+  (a positive gap is always good: ahead of an increase target, under a decrease target);
+- the status is ``on_track``/``at_risk``/``off_track`` from the node's thresholds, ``no_data``
+  without a value; a node with no number of its own (a KSF) takes its status from its children.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from goals import formula as formulas
+from goals import targets as schedules
+from goals.periods import period_end, period_start, period_starts
+
+ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_data"
+_SEVERITY = {NO_DATA: -1, ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
+# A child far ahead must not hide a sibling far behind in a weighted score.
+MAX_SCORE = 150.0
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    id: int
+    parent_id: int | None
+    code: str
+    kind: str
+    unit: str = ""
+    direction: str = "increase"
+    value_source: str = "manual"
+    formula: str = ""
+    time_aggregation: str = "sum"
+    frequency: str = "monthly"
+    weight: float = 1.0
+    baseline: float | None = None
+    target: float | None = None
+    target_min: float | None = None
+    target_max: float | None = None
+    target_scope: str = "per_period"
+    start: date | None = None
+    deadline: date | None = None
+    at_risk_below: float = 100.0
+    off_track_below: float = 90.0
+    status_rule: str = "weighted"
+
+    @property
+    def has_number(self) -> bool:
+        if self.direction == "maintain":
+            return self.target_min is not None or self.target_max is not None
+        return self.target is not None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a node has its value and status, as a code with parameters (translated for display)."""
+
+    code: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, **dict(self.params)}
+
+
+@dataclass
+class Assessment:
+    """One node over one window."""
+
+    actual: float | None
+    target: schedules.Target
+    attainment: float | None
+    gap: float | None
+    status: str
+    missing: int
+    reason: Reason
+    inputs: list[tuple[int, float | None, str]] = field(default_factory=list)  # (id, value, status)
+
+
+def _reason(code: str, **params: object) -> Reason:
+    return Reason(code, tuple(sorted(params.items())))
+
+
+class TreeRollup:
+    """Evaluates one tree for any window; remembers what it has computed."""
+
+    def __init__(
+        self,
+        specs: Iterable[NodeSpec],
+        points: Mapping[int, Mapping[date, float]],
+        *,
+        as_of: date,
+        fiscal_start_month: int = 1,
+        overrides: Mapping[int, Mapping[date, float]] | None = None,
+    ) -> None:
+        self.specs = {s.id: s for s in specs}
+        self.children: dict[int | None, list[NodeSpec]] = defaultdict(list)
+        for spec in self.specs.values():
+            self.children[spec.parent_id].append(spec)
+        self.points = points
+        self.as_of = as_of
+        self.fiscal_start_month = fiscal_start_month
+        self.overrides = overrides or {}
+        self._memo: dict[tuple[int, date, date], Assessment] = {}
+        self._schedules: dict[int, dict[date, schedules.Target]] = {}
+        self._formulas: dict[int, formulas.ParsedFormula | formulas.FormulaError] = {}
+
+    # --- periods and targets -------------------------------------------------------------
+
+    def periods(self, spec: NodeSpec) -> list[date]:
+        """The starts of the node's periods from its start date to its deadline."""
+        if spec.start is None or spec.deadline is None:
+            return []
+        return period_starts(spec.start, spec.deadline, spec.frequency, self.fiscal_start_month)
+
+    def schedule(self, spec: NodeSpec) -> dict[date, schedules.Target]:
+        if spec.id not in self._schedules:
+            self._schedules[spec.id] = schedules.schedule(
+                direction=spec.direction,
+                baseline=spec.baseline,
+                target=spec.target,
+                target_min=spec.target_min,
+                target_max=spec.target_max,
+                time_aggregation=spec.time_aggregation,
+                target_scope=spec.target_scope,
+                periods=self.periods(spec),
+                overrides=self.overrides.get(spec.id),
+            )
+        return self._schedules[spec.id]
+
+    def target_for(self, spec: NodeSpec, first: date, last: date) -> schedules.Target:
+        plan = self.schedule(spec)
+        inside = [target for start, target in sorted(plan.items()) if first <= start <= last]
+        return schedules.to_date(inside, spec.time_aggregation)
+
+    def _expected_periods(self, spec: NodeSpec, first: date, last: date) -> list[date]:
+        """The node's periods inside the window that should have an actual by now."""
+        starts = period_starts(first, last, spec.frequency, self.fiscal_start_month)
+        current = period_start(self.as_of, spec.frequency, self.fiscal_start_month)
+        return [
+            s
+            for s in starts
+            if s >= first
+            and s <= current
+            and (spec.start is None or period_end(s, spec.frequency) >= spec.start)
+            and (spec.deadline is None or s <= spec.deadline)
+        ]
+
+    # --- values ----------------------------------------------------------------------------
+
+    def assess(self, node_id: int, first: date, last: date) -> Assessment:
+        key = (node_id, first, last)
+        if key not in self._memo:
+            self._memo[key] = self._assess(self.specs[node_id], first, last)
+        return self._memo[key]
+
+    def _assess(self, spec: NodeSpec, first: date, last: date) -> Assessment:
+        children = self.children.get(spec.id, [])
+        if spec.value_source == "manual":
+            actual, missing, reason, inputs = self._own_value(spec, first, last)
+        else:
+            actual, missing, reason, inputs = self._combined_value(spec, children, first, last)
+        target = self.target_for(spec, first, last)
+        if spec.has_number:
+            attainment, gap, status, judged = self._judge(spec, actual, target)
+            return Assessment(actual, target, attainment, gap, status, missing, judged or reason, inputs)
+        return self._from_children(spec, children, first, last, actual, target, missing, reason, inputs)
+
+    def _own_value(self, spec: NodeSpec, first: date, last: date):
+        mine = self.points.get(spec.id, {})
+        inside = sorted((d, v) for d, v in mine.items() if first <= d <= last)
+        expected = self._expected_periods(spec, first, last)
+        present = {d for d, _ in inside}
+        missing = sum(1 for d in expected if d not in present)
+        inputs = [(spec.id, v, "") for _, v in inside]
+        if not inside:
+            if not spec.has_number:
+                return None, 0, _reason("no_number"), inputs
+            return None, missing, _reason("no_actual", missing=missing), inputs
+        values = [v for _, v in inside]
+        if spec.time_aggregation == "sum":
+            value = sum(values)
+        elif spec.time_aggregation == "average":
+            value = sum(values) / len(values)
+        else:
+            value = values[-1]
+        return value, missing, _reason("actual", aggregation=spec.time_aggregation, points=len(values)), inputs
+
+    def _combined_value(self, spec: NodeSpec, children: Sequence[NodeSpec], first: date, last: date):
+        assessed = [(child, self.assess(child.id, first, last)) for child in children]
+        missing = sum(a.missing for _, a in assessed)
+        inputs = [(child.id, a.actual, a.status) for child, a in assessed]
+        if spec.value_source == "formula":
+            parsed = self._formula(spec)
+            if isinstance(parsed, formulas.FormulaError):
+                return None, missing, _reason("formula_error", error=str(parsed)), inputs
+            values = {child.code: a.actual for child, a in assessed}
+            absent = sorted(code for code in parsed.codes if values.get(code) is None)
+            if absent:
+                return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
+            try:
+                value = formulas.evaluate(parsed, {c: Decimal(repr(v)) for c, v in values.items() if v is not None})
+            except formulas.FormulaError as error:
+                return None, missing, _reason("formula_error", error=str(error)), inputs
+            return float(value), missing, _reason("formula", formula=spec.formula), inputs
+        present = [(child, a.actual) for child, a in assessed if a.actual is not None]
+        if not present:
+            return None, missing, _reason("no_inputs", children=len(children)), inputs
+        values = [v for _, v in present]
+        if spec.value_source == "sum":
+            value = sum(values)
+        elif spec.value_source == "average":
+            value = sum(values) / len(values)
+        elif spec.value_source == "weighted_average":
+            weights = [child.weight for child, _ in present]
+            total = sum(weights)
+            if total == 0:
+                return None, missing, _reason("zero_weights"), inputs
+            value = sum(w * v for w, v in zip(weights, values, strict=True)) / total
+        elif spec.value_source == "min":
+            value = min(values)
+        else:
+            value = max(values)
+        absent = len(children) - len(present)
+        return value, missing, _reason("combined", method=spec.value_source, used=len(present), absent=absent), inputs
+
+    def _formula(self, spec: NodeSpec):
+        if spec.id not in self._formulas:
+            try:
+                self._formulas[spec.id] = formulas.parse(spec.formula)
+            except formulas.FormulaError as error:
+                self._formulas[spec.id] = error
+        return self._formulas[spec.id]
+
+    # --- judging ---------------------------------------------------------------------------
+
+    def _judge(self, spec: NodeSpec, actual: float | None, target: schedules.Target):
+        """(attainment %, gap, status, reason) of a value against its target to date."""
+        if actual is None:
+            return None, None, NO_DATA, None
+        if target.is_range:
+            low, high = target.low, target.high
+            if low is not None and actual < low:
+                gap = actual - low
+            elif high is not None and actual > high:
+                gap = high - actual
+            else:
+                return 100.0, 0.0, ON_TRACK, _reason("in_range")
+            width = (high - low) if low is not None and high is not None and high > low else abs(low or high or 1)
+            attainment = max(0.0, 100.0 + gap / width * 100.0)
+            return attainment, gap, OFF_TRACK, _reason("out_of_range")
+        if target.value is None:
+            return None, None, NO_DATA, _reason("no_target")
+        if spec.direction == "decrease":
+            gap = target.value - actual
+            attainment = 100.0 if actual <= 0 else target.value / actual * 100.0
+        else:
+            gap = actual - target.value
+            attainment = (100.0 if actual >= 0 else 0.0) if target.value == 0 else actual / target.value * 100.0
+        status = self._status(spec, attainment)
+        return (
+            attainment,
+            gap,
+            status,
+            _reason("thresholds", at_risk_below=spec.at_risk_below, off_track_below=spec.off_track_below),
+        )
+
+    @staticmethod
+    def _status(spec: NodeSpec, attainment: float) -> str:
+        if attainment >= spec.at_risk_below:
+            return ON_TRACK
+        if attainment >= spec.off_track_below:
+            return AT_RISK
+        return OFF_TRACK
+
+    def _from_children(self, spec, children, first, last, actual, target, missing, reason, inputs):
+        assessed = [(child, self.assess(child.id, first, last)) for child in children]
+        judged = [(child, a) for child, a in assessed if a.status != NO_DATA]
+        missing = max(missing, sum(a.missing for _, a in assessed))
+        inputs = [(child.id, a.actual, a.status) for child, a in assessed] or inputs
+        if not judged:
+            return Assessment(actual, target, None, None, NO_DATA, missing, _reason("no_child_data"), inputs)
+        if spec.status_rule == "worst":
+            _, worst = max(judged, key=lambda item: _SEVERITY[item[1].status])
+            return Assessment(
+                actual, target, worst.attainment, None, worst.status, missing, _reason("worst_of_children"), inputs
+            )
+        total = sum(child.weight for child, _ in judged)
+        if total == 0:
+            return Assessment(actual, target, None, None, NO_DATA, missing, _reason("zero_weights"), inputs)
+        score = sum(child.weight * min(a.attainment or 0.0, MAX_SCORE) for child, a in judged) / total
+        return Assessment(
+            actual, target, score, None, self._status(spec, score), missing, _reason("weighted_children"), inputs
+        )
+
+    # --- whole series ----------------------------------------------------------------------
+
+    def series(self, node_id: int) -> dict[str, list]:
+        """The node's assessment for each of its periods, as column arrays (for storage)."""
+        spec = self.specs[node_id]
+        out: dict[str, list] = {
+            k: []
+            for k in ("period", "actual", "target", "low", "high", "attainment", "gap", "status", "missing", "reason")
+        }
+        for start in self.periods(spec):
+            a = self.assess(node_id, start, period_end(start, spec.frequency))
+            out["period"].append(start.isoformat())
+            out["actual"].append(_round(a.actual))
+            out["target"].append(_round(a.target.value))
+            out["low"].append(_round(a.target.low))
+            out["high"].append(_round(a.target.high))
+            out["attainment"].append(_round(a.attainment, 2))
+            out["gap"].append(_round(a.gap))
+            out["status"].append(a.status)
+            out["missing"].append(a.missing)
+            out["reason"].append(a.reason.as_dict())
+        return out
+
+
+def _round(value: float | None, places: int = 6) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    return max(statuses, key=_SEVERITY.__getitem__, default=NO_DATA)

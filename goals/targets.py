@@ -1,0 +1,78 @@
+"""Target schedules: what a node should have reached in each period (pure functions).
+
+By default the schedule is phased from ``baseline_value`` to ``target_value`` over
+``start_date``..``deadline``: a flow whose target is for the whole window (``target_scope`` =
+``whole_window``, e.g. ¥120M of revenue in a fiscal year) is split evenly over its periods; any
+other number (a per-period flow such as "50 appointments a month", a rate, a stock) follows a
+straight line from the baseline to the target, reaching the target in the deadline's period.
+A manager's override for a period replaces the default for that period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target of one period: a value, or a range for "stay within"."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None or self.high is not None
+
+
+def schedule(
+    *,
+    direction: str,
+    baseline: float | None,
+    target: float | None,
+    target_min: float | None,
+    target_max: float | None,
+    time_aggregation: str,
+    target_scope: str,
+    periods: Sequence[date],
+    overrides: Mapping[date, float] | None = None,
+) -> dict[date, Target]:
+    """The target for each period start in ``periods`` (the node's periods in its window)."""
+    overrides = overrides or {}
+    out: dict[date, Target] = {}
+    count = len(periods)
+    for index, start in enumerate(periods):
+        if start in overrides:
+            value = overrides[start]
+            out[start] = Target(low=value, high=target_max) if direction == "maintain" else Target(value=value)
+            continue
+        if direction == "maintain":
+            out[start] = Target(low=target_min, high=target_max)
+        elif target is None:
+            out[start] = Target()
+        elif time_aggregation == "sum" and target_scope == "whole_window":
+            out[start] = Target(value=target / count)
+        elif baseline is None:
+            out[start] = Target(value=target)
+        else:
+            out[start] = Target(value=baseline + (target - baseline) * (index + 1) / count)
+    return out
+
+
+def to_date(targets: Sequence[Target], time_aggregation: str) -> Target:
+    """The target over several periods, aggregated the way the actuals are."""
+    known = [t for t in targets if t.value is not None or t.is_range]
+    if not known:
+        return Target()
+    if known[0].is_range:
+        last = known[-1]
+        return Target(low=last.low, high=last.high)
+    values = [t.value for t in known]
+    if time_aggregation == "sum":
+        return Target(value=sum(values))
+    if time_aggregation == "average":
+        return Target(value=sum(values) / len(values))
+    return Target(value=values[-1])
