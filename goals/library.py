@@ -116,7 +116,8 @@ SAAS_REVENUE_TREE = TemplateNode(
     target_value=D("120000000"),
     frequency="monthly",
     indicator_type="lagging",
-    time_aggregation="sum",
+    # Annual recurring revenue is a stock: each month's figure is the run-rate at month end.
+    time_aggregation="last",
     children=(
         TemplateNode(
             "ksf",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -108,6 +108,7 @@ class TreeRollup:
         overrides: Mapping[int, Mapping[date, float]] | None = None,
     ) -> None:
         self.specs = {s.id: s for s in specs}
+        self._inherit_windows()
         self.children: dict[int | None, list[NodeSpec]] = defaultdict(list)
         for spec in self.specs.values():
             self.children[spec.parent_id].append(spec)
@@ -118,6 +119,27 @@ class TreeRollup:
         self._memo: dict[tuple[int, date, date], Assessment] = {}
         self._schedules: dict[int, dict[date, schedules.Target]] = {}
         self._formulas: dict[int, formulas.ParsedFormula | formulas.FormulaError] = {}
+
+    def _inherit_windows(self) -> None:
+        """A node without dates (typically a KSF) follows its nearest dated ancestor's window."""
+        resolved: dict[int, NodeSpec] = {}
+
+        def resolve(spec: NodeSpec) -> NodeSpec:
+            if spec.id in resolved:
+                return resolved[spec.id]
+            if (spec.start is None or spec.deadline is None) and spec.parent_id in self.specs:
+                parent = resolve(self.specs[spec.parent_id])
+                spec = replace(
+                    spec,
+                    start=spec.start or parent.start,
+                    deadline=spec.deadline or parent.deadline,
+                )
+            resolved[spec.id] = spec
+            return spec
+
+        for spec in list(self.specs.values()):
+            resolve(spec)
+        self.specs = resolved
 
     # --- periods and targets -------------------------------------------------------------
 

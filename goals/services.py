@@ -21,7 +21,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import library, selectors, smart
+from goals import library, rollup_jobs, selectors, smart
 from goals.models import Kind, Measurement, Node, Organisation, RollupSeries, RollupState
 
 # Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
@@ -186,6 +186,7 @@ def node_create(
     node._history_user = actor
     node._change_reason = "created"
     node.save()
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -204,6 +205,8 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
     node._history_user = actor
     node._change_reason = reason or "edited"
     node.save()
+    # A definition or target change can change every figure above it: rebuild the tree.
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -249,6 +252,7 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         raise ValidationError({"parent": [_("A KGI is the root of its tree and cannot be moved.")]})
     if target.is_archived:
         raise ValidationError({"parent": [_("The new parent is archived; restore it first.")]})
+    old_tree_id = node.tree_id
     if target.tree_id == node.tree_id and node.lft <= target.lft and target.rght <= node.rght:
         raise ValidationError({"parent": [_("A node cannot move under itself or its own descendants.")]})
     if node.parent is not None and node.parent.pk != target.pk:
@@ -283,7 +287,10 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         node.move_to(siblings[position], "left")
     else:
         node.move_to(target, "last-child")
-    return Node.objects.get(pk=node.pk)
+    moved = Node.objects.get(pk=node.pk)
+    for tree_id in {old_tree_id, moved.tree_id}:
+        rollup_jobs.request_rollup(tree_id=tree_id)
+    return moved
 
 
 @transaction.atomic
@@ -303,6 +310,7 @@ def node_archive(*, node: Node, actor) -> Node:
         each._change_reason = "archived"
         each.save()
     node.refresh_from_db()
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -319,6 +327,7 @@ def node_restore(*, node: Node, actor) -> Node:
         each._change_reason = "restored"
         each.save()
     node.refresh_from_db()
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -341,7 +350,9 @@ def node_delete(*, node: Node, actor) -> None:
         raise ValidationError({NON_FIELD_ERRORS: [formula_use]})
     node._history_user = actor
     node._change_reason = "deleted"
+    tree_id = node.tree_id
     node.delete()
+    rollup_jobs.request_rollup(tree_id=tree_id)
 
 
 @transaction.atomic

@@ -14,12 +14,35 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from goals import services
+from goals import selectors, services
+from goals.actuals import Entry, measurements_upsert_bulk
 from goals.library import SAAS_REVENUE_TREE, TemplateNode
-from goals.models import Membership, Node, Organisation, Role
-from goals.periods import fiscal_year_bounds
+from goals.models import Measurement, Membership, Node, Organisation, Role
+from goals.periods import add_months, fiscal_year_bounds, period_starts
 
 DEMO_PASSWORD = "kpitree-demo"
+DEMO_MONTHS = 12
+# How each demo KPI has gone, as a fraction of its target path (the story the dashboards tell):
+# most on track, some at risk, upsell revenue off track with a note, webinars with a month missing.
+DEMO_PACE = {
+    "revenue": 0.985,
+    "appointments": 1.04,
+    "leads_approached": 1.02,
+    "close_rate": 0.95,
+    "role_plays": 1.1,
+    "new_contracts": 1.0,
+    "upsell_revenue": 0.7,
+    "feature_adoption": 0.96,
+    "webinars": 1.0,
+    "repeat_rate": 1.01,
+    "reactivation_calls": 0.93,
+    "reactivation_emails": 1.05,
+}
+DEMO_NOTES = {
+    "upsell_revenue": "The reporting feature shipped six weeks late; two upsell deals slipped. "
+    "Next: a webinar for the 40 largest accounts and a 20% launch discount until month end.",
+}
+MISSING_MONTH = ("webinars", 2)  # no actual two months ago
 DEMO_USERS = (
     # username, first name, last name, organisation, role
     ("executive", "Emi", "Sato", "Demo Co.", Role.EXECUTIVE),
@@ -81,7 +104,7 @@ class Command(BaseCommand):
             users[username] = user
 
         with translation.override("en"):
-            self._tree(
+            demo_root = self._tree(
                 organisations["Demo Co."],
                 SAAS_REVENUE_TREE,
                 today,
@@ -95,6 +118,7 @@ class Command(BaseCommand):
                 actor=users["outsider"],
                 owners={"executive": users["outsider"], "manager": users["outsider"], "member": users["outsider"]},
             )
+            self._actuals(demo_root, users, today)
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Logins (password {DEMO_PASSWORD}, demo only):"))
         for username, *_, org_name, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role.label:<12} {org_name}")
@@ -103,7 +127,33 @@ class Command(BaseCommand):
         existing = Node.objects.filter(organisation=organisation, level=0, code=template.code).first()
         if existing is not None:
             return existing
-        start, end = fiscal_year_bounds(today, organisation.fiscal_year_start_month)
+        # The plan runs from a year ago to the end of this fiscal year, so the demo has twelve
+        # months of history and a few months still to go.
+        _, end = fiscal_year_bounds(today, organisation.fiscal_year_start_month)
+        start = add_months(today.replace(day=1), -(DEMO_MONTHS - 1))
         return services.tree_create_from_template(
             organisation=organisation, actor=actor, template=template, start_date=start, deadline=end, owners=owners
         )
+
+    def _actuals(self, root: Node, users, today: date) -> None:
+        """Twelve months of believable actuals for the demo tree (only once)."""
+        nodes = {n.code: n for n in Node.objects.filter(tree_id=root.tree_id)}
+        if Measurement.objects.filter(node__in=nodes.values()).exists():
+            return
+        membership = users["manager"].membership
+        entries = []
+        for code, pace in DEMO_PACE.items():
+            node = nodes[code]
+            starts = [p for p in period_starts(node.start_date, today, node.frequency) if p >= node.start_date]
+            plan = selectors.period_targets([(node, p) for p in starts], membership.organisation)
+            skipped = add_months(today.replace(day=1), -MISSING_MONTH[1]) if code == MISSING_MONTH[0] else None
+            for index, start in enumerate(starts):
+                if start == skipped:
+                    continue
+                target = plan[(node.pk, start)]
+                # A little noise, the same on every run, so the charts look like real data.
+                wobble = 1 + 0.03 * ((index * 7 + len(code)) % 5 - 2) / 2
+                value = Decimal(str(round(target * pace * wobble, 1 if target < 100 else 0)))
+                note = DEMO_NOTES.get(code, "")
+                entries.append(Entry(node=node, period=start, value=value, note=note))
+        measurements_upsert_bulk(membership=membership, entries=entries, today=today)
