@@ -46,3 +46,16 @@ def manager_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def actuals_required(view):
+    """Members and managers log actuals; executives read the results but enter nothing."""
+
+    @membership_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.membership.role not in (Role.MANAGER, Role.MEMBER):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -13,13 +13,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goals import rollup_jobs
-from goals.models import Measurement, Membership, Node, PeriodLock, Role
+from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
 from goals.periods import period_end, period_start
 from goals.services import _lock_organisation
 
@@ -142,14 +143,15 @@ def _save(entry: Entry, actor) -> Measurement:
     return measurement
 
 
-@transaction.atomic
-def measurements_upsert_bulk(
+def measurements_check(
     *, membership: Membership, entries: Sequence[Entry], today: date | None = None
-) -> list[Measurement]:
-    """Save all entries or none: ValidationError carries a dict of errors per row index."""
+) -> dict[int, dict[str, list[str]]]:
+    """The errors of each entry (by index) under the rules above; saves nothing.
+
+    The grid uses it to show every bad cell at once, even while some cells are not numbers.
+    """
     from goals import selectors  # selectors imports services; import here to keep one direction
 
-    _lock_organisation(membership.organisation_id)
     today = today or timezone.localdate()
     locks = locked_months(membership.organisation_id)
     targets = selectors.period_targets([(e.node, e.period) for e in entries], membership.organisation)
@@ -164,7 +166,16 @@ def measurements_upsert_bulk(
         )
         if errors:
             row_errors[index] = errors
-    if row_errors:
+    return row_errors
+
+
+@transaction.atomic
+def measurements_upsert_bulk(
+    *, membership: Membership, entries: Sequence[Entry], today: date | None = None
+) -> list[Measurement]:
+    """Save all entries or none: ValidationError carries a dict of errors per row index."""
+    _lock_organisation(membership.organisation_id)
+    if row_errors := measurements_check(membership=membership, entries=entries, today=today):
         raise RowErrors(row_errors)
     saved = [_save(entry, membership.user) for entry in entries]
     for tree_id in sorted({e.node.tree_id for e in entries}):
@@ -185,3 +196,88 @@ class RowErrors(ValidationError):
     def __init__(self, rows: dict[int, dict[str, list[str]]]) -> None:
         super().__init__({f"row {i}": [m for ms in e.values() for m in ms] for i, e in rows.items()})
         self.rows = rows
+
+
+# --- closing a month: a manager locks it and may reopen it with a reason --------------------------
+
+
+def can_lock(membership: Membership) -> bool:
+    """Only managers close and reopen months."""
+    return membership.role == Role.MANAGER
+
+
+def lock_errors(*, month: date, today: date, is_locked: bool, locking: bool, reason: str) -> dict[str, list[str]]:
+    """Rules on locking or reopening a month (pure)."""
+    errors: dict[str, list[str]] = {}
+    if month.day != 1:
+        errors["month"] = [_("A month is given by its first day.")]
+    elif locking and month > today.replace(day=1):
+        errors["month"] = [
+            _("%(month)s has not started yet; only past and current months can be locked.") % _month(month)
+        ]
+    elif locking and is_locked:
+        errors["month"] = [_("%(month)s is already locked.") % _month(month)]
+    elif not locking and not is_locked:
+        errors["month"] = [_("%(month)s is not locked.") % _month(month)]
+    if not locking and not reason.strip():
+        errors["reason"] = [_("Say why the month is reopened; the reason is kept in its history.")]
+    return errors
+
+
+def _month(month: date) -> dict[str, str]:
+    return {"month": month.strftime("%Y-%m")}
+
+
+def _period_lock_set(
+    *, membership: Membership, month: date, reason: str, locking: bool, today: date | None
+) -> PeriodLock:
+    if not can_lock(membership):
+        raise PermissionDenied(_("Only managers lock and reopen months."))
+    # The organisation lock orders this against measurements_upsert_bulk, which reads the locks
+    # under the same lock: no actual slips into a month while it is being closed.
+    _lock_organisation(membership.organisation_id)
+    lock = PeriodLock.objects.filter(organisation_id=membership.organisation_id, month=month).first()
+    errors = lock_errors(
+        month=month,
+        today=today or timezone.localdate(),
+        is_locked=bool(lock and lock.is_locked),
+        locking=locking,
+        reason=reason,
+    )
+    if errors:
+        raise ValidationError(errors)
+    if lock is None:
+        lock = PeriodLock(organisation_id=membership.organisation_id, month=month)
+    lock.is_locked = locking
+    lock.reason = reason.strip()
+    lock.changed_by = membership.user
+    lock._history_user = membership.user
+    lock.save()
+    return lock
+
+
+@transaction.atomic
+def period_lock(*, membership: Membership, month: date, reason: str = "", today: date | None = None) -> PeriodLock:
+    """Close a month: no actual of a period starting in it may be entered or changed."""
+    return _period_lock_set(membership=membership, month=month, reason=reason, locking=True, today=today)
+
+
+@transaction.atomic
+def period_reopen(*, membership: Membership, month: date, reason: str, today: date | None = None) -> PeriodLock:
+    """Open a locked month again; the reason is required and kept in the lock's history."""
+    return _period_lock_set(membership=membership, month=month, reason=reason, locking=False, today=today)
+
+
+def entry_nodes(membership: Membership, *, tree_id: int | None = None) -> QuerySet[Node]:
+    """The query form of :func:`can_enter` and :func:`node_errors` (keep them in step): every
+    node the caller may log actuals for, in tree order."""
+    nodes = Node.objects.filter(
+        organisation_id=membership.organisation_id, is_archived=False, value_source=ValueSource.MANUAL
+    ).exclude(kind=Kind.KSF, target_value__isnull=True)
+    if membership.role == Role.MEMBER:
+        nodes = nodes.filter(Q(owner_id=membership.user_id) | Q(reporters=membership.user_id)).distinct()
+    elif membership.role != Role.MANAGER:
+        return nodes.none()
+    if tree_id is not None:
+        nodes = nodes.filter(tree_id=tree_id)
+    return nodes.select_related("owner").order_by("tree_id", "lft")

@@ -15,6 +15,10 @@ urlpatterns = [
     path("nodes/<int:pk>/move/", apis.NodeMoveApi.as_view(), name="api-node-move"),
     path("nodes/<int:pk>/smart/", apis.NodeSmartApi.as_view(), name="api-node-smart"),
     path("nodes/<int:pk>/tree/", apis.NodeTreeApi.as_view(), name="api-node-tree"),
+    path("nodes/<int:pk>/progress/", apis.NodeProgressApi.as_view(), name="api-node-progress"),
+    path("nodes/<int:pk>/explain/", apis.NodeExplainApi.as_view(), name="api-node-explain"),
+    path("measurements/", apis.MeasurementListCreateApi.as_view(), name="api-measurements"),
+    path("measurements/bulk/", apis.MeasurementBulkApi.as_view(), name="api-measurements-bulk"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script file, not inline (for a strict CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

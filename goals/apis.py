@@ -1,25 +1,37 @@
-"""REST API v1 for KPI trees: one class per operation, each with its own serializers.
+"""REST API v1 for KPI trees and their actuals: one class per operation, each with its own serializers.
 
-Serializers check types only; every rule is in goals.services / goals.smart, as for the forms.
+Serializers check types only; every rule is in goals.services / goals.smart / goals.actuals, as
+for the forms.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from goals import selectors, services
-from goals.models import Kind, Membership, Node, Role
+from goals import actuals, selectors, services
+from goals.models import Kind, Measurement, Membership, Node, Role, Status
+from goals.periods import period_start
 
 User = get_user_model()
 
@@ -27,7 +39,8 @@ User = get_user_model()
 class IsOrganisationMember(permissions.BasePermission):
     """Signed in with a membership; writes only for managers (403 for others)."""
 
-    message = _("Only managers may change KPI trees.")
+    # Lazy: a class attribute is evaluated at import, before any request chose a language.
+    message = gettext_lazy("Only managers may change KPI trees.")
 
     def has_permission(self, request, view) -> bool:
         membership = selectors.membership_for(request.user)
@@ -96,6 +109,10 @@ class NodeInputSerializer(serializers.Serializer):
     formula = serializers.CharField(max_length=500, required=False, allow_blank=True)
     time_aggregation = serializers.ChoiceField(choices=Node._meta.get_field("time_aggregation").choices, required=False)
     rationale = serializers.CharField(required=False, allow_blank=True)
+    target_scope = serializers.ChoiceField(choices=Node._meta.get_field("target_scope").choices, required=False)
+    at_risk_below = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
+    off_track_below = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
+    status_rule = serializers.ChoiceField(choices=Node._meta.get_field("status_rule").choices, required=False)
 
     def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
         # membership is None only when drf-spectacular instantiates the class to build the schema.
@@ -289,3 +306,288 @@ class NodeTreeApi(OrganisationApi):
             item["children"] = children[item["id"]]
             children[item["parent"]].append(item)
         return Response(data[0])
+
+
+# --- actuals ----------------------------------------------------------------------------------
+
+
+class MayEnterActuals(IsOrganisationMember):
+    """Reads for every role; writes for managers and team members — which nodes a member may
+    enter for is goals.actuals.can_enter's call, per node. Executives only read (403)."""
+
+    message = gettext_lazy("Executives read actuals; managers and team members enter them.")
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) or request.membership.role == Role.MEMBER
+
+
+class MeasurementInputSerializer(serializers.Serializer):
+    node = serializers.PrimaryKeyRelatedField(queryset=Node.objects.none())
+    period_start = serializers.DateField(help_text="first day of the node's period (a month: its 1st)")
+    value = serializers.DecimalField(max_digits=20, decimal_places=4)
+    note = serializers.CharField(allow_blank=True, default="", help_text="required when the value is off track")
+
+    def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
+        # membership is None only when drf-spectacular instantiates the class to build the schema.
+        super().__init__(*args, **kwargs)
+        if membership is not None:
+            # Another organisation's node gets the same answer as one that does not exist.
+            self.fields["node"].queryset = selectors.nodes_of(membership)
+
+
+class MeasurementOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Measurement
+        fields = ["id", "node", "period_start", "value", "note", "entered_by", "entered_at"]
+
+
+def _entry(data: dict) -> actuals.Entry:
+    return actuals.Entry(node=data["node"], period=data["period_start"], value=data["value"], note=data["note"])
+
+
+def _entry_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The rules' messages under the API's field names (the rules call the period ``period``)."""
+    return {("period_start" if field == "period" else field): messages for field, messages in errors.items()}
+
+
+def _date_param(request, name: str, *, required: bool = False) -> date | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        if required:
+            raise ValidationError({name: [_("Give a date as YYYY-MM-DD.")]})
+        return None
+    try:
+        return serializers.DateField().to_internal_value(raw)
+    except ValidationError as error:
+        raise ValidationError({name: error.detail}) from None
+
+
+_RANGE_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="first period start of the range (YYYY-MM-DD)"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="last period start of the range (YYYY-MM-DD)"),
+]
+_FIELD_ERRORS = OpenApiResponse(
+    response={"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    description='messages per field: {"value": ["A valid number is required."]}',
+)
+
+
+class MeasurementListCreateApi(OrganisationApi):
+    permission_classes = [permissions.IsAuthenticated, MayEnterActuals]
+
+    @extend_schema(
+        operation_id="measurements_list",
+        parameters=[
+            OpenApiParameter("node", int, description="only this node's actuals"),
+            OpenApiParameter("tree", int, description="id of a KGI (or any node of its tree): only that tree"),
+            *_RANGE_PARAMETERS,
+            OpenApiParameter("limit", int, description="page size"),
+            OpenApiParameter("offset", int, description="index of the first actual of the page"),
+        ],
+        responses=inline_serializer(
+            "PaginatedMeasurementOutputList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": MeasurementOutputSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        params = request.query_params
+        measurements = selectors.measurement_list(
+            membership=self.membership,
+            node=self.node(params["node"]) if params.get("node") else None,
+            tree=self.node(params["tree"]) if params.get("tree") else None,
+            first=_date_param(request, "from"),
+            last=_date_param(request, "to"),
+        )
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(measurements, request, view=self)
+        return paginator.get_paginated_response(MeasurementOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="measurements_create",
+        request=MeasurementInputSerializer,
+        responses={
+            201: MeasurementOutputSerializer,
+            200: MeasurementOutputSerializer,
+            400: _FIELD_ERRORS,
+        },
+        description="Enter the actual of a node for a period; a second entry for the same node and period "
+        "replaces the value (201 when created, 200 when replaced; the previous value stays in the history).",
+    )
+    def post(self, request):
+        serializer = MeasurementInputSerializer(data=request.data, membership=self.membership)
+        serializer.is_valid(raise_exception=True)
+        entry = _entry(serializer.validated_data)
+        if not actuals.can_enter(self.membership, entry.node):
+            raise PermissionDenied(_("You may not enter actuals for this KPI."))
+        existed = selectors.measurement_exists(node=entry.node, period=entry.period)
+        try:
+            measurement = actuals.measurement_upsert(membership=self.membership, entry=entry)
+        except DjangoValidationError as error:
+            raise ValidationError(_entry_errors(error.message_dict)) from None
+        return Response(
+            MeasurementOutputSerializer(measurement).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
+
+
+class MeasurementBulkApi(OrganisationApi):
+    """Many actuals at once, all or none (the member's grid, an import)."""
+
+    permission_classes = [permissions.IsAuthenticated, MayEnterActuals]
+    MAX_ROWS = 1000
+
+    class MeasurementBulkInputSerializer(serializers.Serializer):
+        # Declared for the schema; the rows are checked one by one to report errors per index.
+        rows = MeasurementInputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="measurements_bulk_create",
+        request=MeasurementBulkInputSerializer,
+        responses={
+            201: inline_serializer("MeasurementBulkOutput", {"rows": MeasurementOutputSerializer(many=True)}),
+            400: inline_serializer(
+                "MeasurementBulkErrors",
+                {
+                    "rows": serializers.DictField(
+                        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+                        help_text='messages per field of each bad row, by row index: {"2": {"value": ["…"]}}',
+                    )
+                },
+            ),
+        },
+    )
+    def post(self, request):
+        rows = request.data.get("rows") if isinstance(request.data, dict) else None
+        if not isinstance(rows, list) or not rows:
+            raise ValidationError({"rows": [_("Send a non-empty list of rows.")]})
+        if len(rows) > self.MAX_ROWS:
+            raise ValidationError({"rows": [_("Send at most %(count)s rows at once.") % {"count": self.MAX_ROWS}]})
+        entries, errors = [], {}
+        for index, row in enumerate(rows):
+            serializer = MeasurementInputSerializer(data=row, membership=self.membership)
+            if serializer.is_valid():
+                entries.append(_entry(serializer.validated_data))
+            else:
+                errors[str(index)] = serializer.errors
+        if errors:
+            # Type errors first: the rules below need every row well formed.
+            raise ValidationError({"rows": errors})
+        try:
+            saved = actuals.measurements_upsert_bulk(membership=self.membership, entries=entries)
+        except actuals.RowErrors as error:
+            raise ValidationError(
+                {"rows": {str(index): _entry_errors(fields) for index, fields in error.rows.items()}}
+            ) from None
+        return Response({"rows": MeasurementOutputSerializer(saved, many=True).data}, status=status.HTTP_201_CREATED)
+
+
+# --- progress and explanation ---------------------------------------------------------------------
+
+
+class ProgressFiguresSerializer(serializers.Serializer):
+    actual = serializers.FloatField(allow_null=True)
+    target = serializers.FloatField(allow_null=True, help_text="target to date (null for a range)")
+    target_min = serializers.FloatField(allow_null=True)
+    target_max = serializers.FloatField(allow_null=True)
+    attainment = serializers.FloatField(allow_null=True, help_text="% of the target to date")
+    gap = serializers.FloatField(allow_null=True, help_text="positive when ahead, whatever the direction")
+    status = serializers.ChoiceField(choices=Status.choices)
+    missing_inputs = serializers.IntegerField(help_text="periods without an actual, over the node and its inputs")
+    reason = serializers.CharField()
+
+
+class ProgressPeriodSerializer(ProgressFiguresSerializer):
+    period_start = serializers.DateField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"period_start": fields.pop("period_start"), **fields}
+
+
+class NodeProgressSerializer(serializers.Serializer):
+    node = serializers.IntegerField()
+    periods = ProgressPeriodSerializer(many=True)
+    to_date = ProgressFiguresSerializer(help_text="the same figures over the whole range")
+    stale = serializers.BooleanField(help_text="true while a recomputation of the tree is pending")
+
+    def get_fields(self):
+        # "from" is a Python keyword, so the range's fields cannot be declared as attributes.
+        fields = super().get_fields()
+        return {
+            "node": fields.pop("node"),
+            "from": serializers.DateField(),
+            "to": serializers.DateField(),
+            **fields,
+        }
+
+
+class NodeProgressApi(OrganisationApi):
+    @extend_schema(
+        operation_id="nodes_progress_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="start of the range (YYYY-MM-DD); default: the node's start"
+            ),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="end of the range (YYYY-MM-DD); default: today"),
+        ],
+        responses={200: NodeProgressSerializer, 400: _FIELD_ERRORS},
+    )
+    def get(self, request, pk: int):
+        node = self.node(pk)
+        today = timezone.localdate()
+        last = _date_param(request, "to") or today
+        first = _date_param(request, "from")
+        if first is None:
+            start, _deadline = selectors.node_window(node)
+            fiscal_year_start = period_start(today, "yearly", self.membership.organisation.fiscal_year_start_month)
+            # A node that has not started yet shows the range's last day rather than refuse.
+            first = min(start or fiscal_year_start, last)
+        if first > last:
+            raise ValidationError({"to": [_("The end of the range is before its start.")]})
+        return Response(NodeProgressSerializer(selectors.node_progress(node, first=first, last=last)).data)
+
+
+class ExplainInputSerializer(serializers.Serializer):
+    node = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class NodeExplainSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    actual = serializers.FloatField(allow_null=True)
+    target = serializers.FloatField(allow_null=True)
+    target_min = serializers.FloatField(allow_null=True)
+    target_max = serializers.FloatField(allow_null=True)
+    attainment = serializers.FloatField(allow_null=True)
+    gap = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=Status.choices)
+    missing_inputs = serializers.IntegerField()
+    rule = serializers.CharField(help_text="the rule that decided the status")
+    inputs = ExplainInputSerializer(many=True, help_text="the children it is computed or judged from")
+    value_source = serializers.ChoiceField(choices=Node._meta.get_field("value_source").choices)
+    stale = serializers.BooleanField()
+
+
+class NodeExplainApi(OrganisationApi):
+    @extend_schema(
+        operation_id="nodes_explain_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "period", OpenApiTypes.DATE, required=True, description="any day of the period (YYYY-MM-DD)"
+            )
+        ],
+        responses={200: NodeExplainSerializer, 400: _FIELD_ERRORS},
+    )
+    def get(self, request, pk: int):
+        node = self.node(pk)
+        period = _date_param(request, "period", required=True)
+        return Response(NodeExplainSerializer(selectors.node_explain(node, period=period)).data)

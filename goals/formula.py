@@ -51,6 +51,10 @@ class FormulaError(ValueError):
     """A formula that cannot be parsed or evaluated; the message is for people."""
 
 
+class DivisionByZeroError(FormulaError):
+    """A divisor is zero for the values given: a fact about the data, not a fault of the formula."""
+
+
 @dataclass(frozen=True)
 class ParsedFormula:
     source: str
@@ -116,7 +120,7 @@ def evaluate(formula: ParsedFormula, values: Mapping[str, Decimal]) -> Decimal:
     try:
         return _evaluate(formula.tree.body, values)
     except (ZeroDivisionError, DivisionByZero, InvalidOperation):
-        raise FormulaError(_("Division by zero.")) from None
+        raise DivisionByZeroError(_("Division by zero.")) from None
 
 
 def _evaluate(node: ast.AST, values: Mapping[str, Decimal]) -> Decimal:

@@ -205,14 +205,14 @@ class Node(MPTTModel):
         help_text=_("For flows: is the target per period (50 a month) or for the whole window (¥120M a year)?"),
     )
     at_risk_below = models.DecimalField(
-        _("at risk below (% of target to date)"),
+        _("at risk below (percentage of target to date)"),
         max_digits=6,
         decimal_places=2,
         default=Decimal("100"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     off_track_below = models.DecimalField(
-        _("off track below (% of target to date)"),
+        _("off track below (percentage of target to date)"),
         max_digits=6,
         decimal_places=2,
         default=Decimal("90"),

@@ -11,19 +11,23 @@ time (one of its periods, or any range):
   quarter is a ratio of the quarter's sums, never an average of monthly ratios;
 - missing actuals stay missing (never zero) and are counted in ``missing``; a formula with a
   missing input or a division by zero gives no value and says why;
+- the target to date covers the window's periods that have started by ``as_of``;
 - attainment and gap compare the value with the target to date, read in the node's direction
-  (a positive gap is always good: ahead of an increase target, under a decrease target);
+  (a positive gap is always good: ahead of an increase target, under a decrease target, inside
+  a range);
 - the status is ``on_track``/``at_risk``/``off_track`` from the node's thresholds, ``no_data``
   without a value; a node with no number of its own (a KSF) takes its status from its children.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from math import inf
 
 from goals import formula as formulas
 from goals import targets as schedules
@@ -92,7 +96,8 @@ class Assessment:
 
 
 def _reason(code: str, **params: object) -> Reason:
-    return Reason(code, tuple(sorted(params.items())))
+    items = tuple(params.items())
+    return Reason(code, items if len(items) < 2 else tuple(sorted(items)))
 
 
 class TreeRollup:
@@ -119,6 +124,12 @@ class TreeRollup:
         self._memo: dict[tuple[int, date, date], Assessment] = {}
         self._schedules: dict[int, dict[date, schedules.Target]] = {}
         self._formulas: dict[int, formulas.ParsedFormula | formulas.FormulaError] = {}
+        # Caches of pure results (the engine is built per computation, its inputs never change):
+        # they keep a whole-tree series linear in the number of periods, not quadratic.
+        self._sorted_points: dict[int, tuple[list[date], list[float]]] = {}
+        self._sorted_plans: dict[int, tuple[list[date], list[schedules.Target]]] = {}
+        self._period_lists: dict[tuple, list[date]] = {}
+        self._period_ends: dict[tuple[date, str], date] = {}
 
     def _inherit_windows(self) -> None:
         """A node without dates (typically a KSF) follows its nearest dated ancestor's window."""
@@ -147,7 +158,21 @@ class TreeRollup:
         """The starts of the node's periods from its start date to its deadline."""
         if spec.start is None or spec.deadline is None:
             return []
-        return period_starts(spec.start, spec.deadline, spec.frequency, self.fiscal_start_month)
+        return list(self._period_starts(spec.start, spec.deadline, spec.frequency))
+
+    def _period_starts(self, first: date, last: date, frequency: str) -> list[date]:
+        key = (first, last, frequency)
+        starts = self._period_lists.get(key)
+        if starts is None:
+            starts = self._period_lists[key] = period_starts(first, last, frequency, self.fiscal_start_month)
+        return starts
+
+    def _period_end(self, start: date, frequency: str) -> date:
+        key = (start, frequency)
+        end = self._period_ends.get(key)
+        if end is None:
+            end = self._period_ends[key] = period_end(start, frequency)
+        return end
 
     def schedule(self, spec: NodeSpec) -> dict[date, schedules.Target]:
         if spec.id not in self._schedules:
@@ -165,22 +190,38 @@ class TreeRollup:
         return self._schedules[spec.id]
 
     def target_for(self, spec: NodeSpec, first: date, last: date) -> schedules.Target:
-        plan = self.schedule(spec)
-        inside = [target for start, target in sorted(plan.items()) if first <= start <= last]
-        return schedules.to_date(inside, spec.time_aggregation)
+        """The target to date: of the window's periods that have started by ``as_of``.
+
+        Actuals only exist up to now, so a fiscal year asked for in October is judged against
+        April–October, not the whole year. A window wholly in the future shows its plan.
+        """
+        plan = self._sorted_plans.get(spec.id)
+        if plan is None:
+            items = sorted(self.schedule(spec).items(), key=lambda item: item[0])
+            plan = self._sorted_plans[spec.id] = ([start for start, _ in items], [t for _, t in items])
+        starts, targets = plan
+        low, high = bisect_left(starts, first), bisect_right(starts, last)
+        inside = list(zip(starts[low:high], targets[low:high], strict=True))
+        started = [target for start, target in inside if start <= self.as_of]
+        return schedules.to_date(started or [target for _, target in inside], spec.time_aggregation)
 
     def _expected_periods(self, spec: NodeSpec, first: date, last: date) -> list[date]:
         """The node's periods inside the window that should have an actual by now."""
-        starts = period_starts(first, last, spec.frequency, self.fiscal_start_month)
+        key = ("expected", first, last, spec.frequency, spec.start, spec.deadline)
+        expected = self._period_lists.get(key)
+        if expected is not None:
+            return expected
+        starts = self._period_starts(first, last, spec.frequency)
         current = period_start(self.as_of, spec.frequency, self.fiscal_start_month)
-        return [
+        expected = self._period_lists[key] = [
             s
             for s in starts
             if s >= first
             and s <= current
-            and (spec.start is None or period_end(s, spec.frequency) >= spec.start)
+            and (spec.start is None or self._period_end(s, spec.frequency) >= spec.start)
             and (spec.deadline is None or s <= spec.deadline)
         ]
+        return expected
 
     # --- values ----------------------------------------------------------------------------
 
@@ -203,14 +244,21 @@ class TreeRollup:
         return self._from_children(spec, children, first, last, actual, target, missing, reason, inputs)
 
     def _own_value(self, spec: NodeSpec, first: date, last: date):
-        mine = self.points.get(spec.id, {})
-        inside = sorted((d, v) for d, v in mine.items() if first <= d <= last)
+        mine = self._sorted_points.get(spec.id)
+        if mine is None:
+            items = sorted(self.points.get(spec.id, {}).items())
+            mine = self._sorted_points[spec.id] = ([d for d, _ in items], [v for _, v in items])
+        dates, points = mine
+        low, high = bisect_left(dates, first), bisect_right(dates, last)
+        inside = list(zip(dates[low:high], points[low:high], strict=True))
         expected = self._expected_periods(spec, first, last)
         present = {d for d, _ in inside}
         missing = sum(1 for d in expected if d not in present)
         inputs = [(spec.id, v, "") for _, v in inside]
         if not inside:
-            if not spec.has_number:
+            # Only a KSF without a number takes no actuals (goals.actuals refuses them); a KPI
+            # without a target is still an input someone must enter, e.g. to a formula above.
+            if spec.kind == "ksf" and not spec.has_number:
                 return None, 0, _reason("no_number"), inputs
             return None, missing, _reason("no_actual", missing=missing), inputs
         values = [v for _, v in inside]
@@ -236,6 +284,9 @@ class TreeRollup:
                 return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
             try:
                 value = formulas.evaluate(parsed, {c: Decimal(repr(v)) for c, v in values.items() if v is not None})
+            except formulas.DivisionByZeroError:
+                # A code, not the message: the reason is stored and translated when shown.
+                return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
             except formulas.FormulaError as error:
                 return None, missing, _reason("formula_error", error=str(error)), inputs
             return float(value), missing, _reason("formula", formula=spec.formula), inputs
@@ -281,10 +332,14 @@ class TreeRollup:
             elif high is not None and actual > high:
                 gap = high - actual
             else:
-                return 100.0, 0.0, ON_TRACK, _reason("in_range")
+                # Inside: the gap is the headroom to the nearer bound, positive like any good gap.
+                headroom = min(actual - low if low is not None else inf, high - actual if high is not None else inf)
+                return 100.0, headroom, ON_TRACK, _reason("in_range")
             width = (high - low) if low is not None and high is not None and high > low else abs(low or high or 1)
             attainment = max(0.0, 100.0 + gap / width * 100.0)
-            return attainment, gap, OFF_TRACK, _reason("out_of_range")
+            # Outside the range is never on track; the thresholds only say how far off it is.
+            status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
+            return attainment, gap, status, _reason("out_of_range")
         if target.value is None:
             return None, None, NO_DATA, _reason("no_target")
         if spec.direction == "decrease":
@@ -293,6 +348,10 @@ class TreeRollup:
         else:
             gap = actual - target.value
             attainment = (100.0 if actual >= 0 else 0.0) if target.value == 0 else actual / target.value * 100.0
+        if target.value < 0:
+            # A ratio of two negatives reads backwards (a loss of ¥3M would "attain" 60% of a
+            # target loss of ¥5M); measure the gap in units of the target instead: 140%.
+            attainment = 100.0 + gap / -target.value * 100.0
         status = self._status(spec, attainment)
         return (
             attainment,
@@ -314,10 +373,15 @@ class TreeRollup:
         judged = [(child, a) for child, a in assessed if a.status != NO_DATA]
         missing = max(missing, sum(a.missing for _, a in assessed))
         inputs = [(child.id, a.actual, a.status) for child, a in assessed] or inputs
+        if not children:
+            # A leaf without a target (a plain metric): its value is shown but not judged.
+            why = _reason("no_target") if actual is not None else reason
+            return Assessment(actual, target, None, None, NO_DATA, missing, why, inputs)
         if not judged:
             return Assessment(actual, target, None, None, NO_DATA, missing, _reason("no_child_data"), inputs)
         if spec.status_rule == "worst":
-            _, worst = max(judged, key=lambda item: _SEVERITY[item[1].status])
+            # Among equally bad children, show the attainment of the furthest behind.
+            _, worst = max(judged, key=lambda item: (_SEVERITY[item[1].status], -(item[1].attainment or 0.0)))
             return Assessment(
                 actual, target, worst.attainment, None, worst.status, missing, _reason("worst_of_children"), inputs
             )
@@ -334,23 +398,23 @@ class TreeRollup:
     def series(self, node_id: int) -> dict[str, list]:
         """The node's assessment for each of its periods, as column arrays (for storage)."""
         spec = self.specs[node_id]
-        out: dict[str, list] = {
-            k: []
-            for k in ("period", "actual", "target", "low", "high", "attainment", "gap", "status", "missing", "reason")
+        starts, frequency, end = self.periods(spec), spec.frequency, self._period_end
+        assessed = [self.assess(node_id, start, end(start, frequency)) for start in starts]
+        targets = [a.target for a in assessed]
+        # Column by column with comprehensions and round() inlined: a whole-tree rebuild runs
+        # this for every node and period (see benchmarks/), so it avoids a call per value.
+        return {
+            "period": [start.isoformat() for start in starts],
+            "actual": [None if a.actual is None else round(a.actual, 6) for a in assessed],
+            "target": [None if t.value is None else round(t.value, 6) for t in targets],
+            "low": [None if t.low is None else round(t.low, 6) for t in targets],
+            "high": [None if t.high is None else round(t.high, 6) for t in targets],
+            "attainment": [None if a.attainment is None else round(a.attainment, 2) for a in assessed],
+            "gap": [None if a.gap is None else round(a.gap, 6) for a in assessed],
+            "status": [a.status for a in assessed],
+            "missing": [a.missing for a in assessed],
+            "reason": [a.reason.as_dict() for a in assessed],
         }
-        for start in self.periods(spec):
-            a = self.assess(node_id, start, period_end(start, spec.frequency))
-            out["period"].append(start.isoformat())
-            out["actual"].append(_round(a.actual))
-            out["target"].append(_round(a.target.value))
-            out["low"].append(_round(a.target.low))
-            out["high"].append(_round(a.target.high))
-            out["attainment"].append(_round(a.attainment, 2))
-            out["gap"].append(_round(a.gap))
-            out["status"].append(a.status)
-            out["missing"].append(a.missing)
-            out["reason"].append(a.reason.as_dict())
-        return out
 
 
 def _round(value: float | None, places: int = 6) -> float | None:

@@ -6,16 +6,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import FloatField, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from goals import rollup, smart
-from goals.models import Kind, Measurement, Membership, Node, RollupState, TargetOverride
+from goals.models import Kind, Measurement, Membership, Node, PeriodLock, RollupSeries, RollupState, TargetOverride
 from goals.periods import period_end, period_start, period_starts
 
 _yes, _no = _("yes"), _("no")
@@ -185,6 +188,7 @@ class FieldChange:
     label: str
     old: str
     new: str
+    field: str = ""
 
 
 @dataclass
@@ -193,6 +197,7 @@ class NodeChange:
     who: object
     reason: str
     changes: list[FieldChange]
+    reason_code: str = ""
 
 
 def _display(field_name: str, value, users: dict) -> str:
@@ -228,6 +233,7 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
                 label=str(Node._meta.get_field(c.field).verbose_name),
                 old=_display(c.field, c.old, users),
                 new=_display(c.field, c.new, users),
+                field=c.field,
             )
             for c in delta
             if c.field not in ("archived_at",)
@@ -236,8 +242,12 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
             NodeChange(
                 when=record.history_date,
                 who=record.history_user,
-                reason=_CHANGE_REASONS.get(record.history_change_reason or "", record.get_history_type_display()),
+                reason=_CHANGE_REASONS.get(
+                    record.history_change_reason or "",
+                    record.history_change_reason or record.get_history_type_display(),
+                ),
                 changes=fields,
+                reason_code=record.history_change_reason or "",
             )
         )
     return out
@@ -272,15 +282,48 @@ def _rollup_spec(node: Node) -> rollup.NodeSpec:
     )
 
 
+def _tree_actuals(tree_id: int) -> dict[int, dict[date, float]]:
+    """Every actual of the tree's active nodes as floats, by node and period, in one query.
+
+    The rebuild of a large tree reads hundreds of thousands of actuals, and Django's per-row
+    conversions (a Decimal for each value, a date parsed from each string on SQLite) were most of
+    the time it took to load them: the query is built by the ORM but its rows are read raw, the
+    value cast to a float by the database and each distinct period parsed once. The floats are
+    those ``float(value)`` of the DecimalField would give (see ``_as_read_by_django``).
+    """
+    query = Measurement.objects.filter(node__tree_id=tree_id, node__is_archived=False).order_by()
+    sql, params = query.values_list("node_id", "period_start", Cast("value", FloatField())).query.sql_with_params()
+    sqlite = connection.vendor == "sqlite"
+    periods: dict[object, date] = {}
+    points: dict[int, dict[date, float]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for node_id, period, value in cursor.fetchall():
+            day = periods.get(period)
+            if day is None:
+                day = periods[period] = date.fromisoformat(period) if isinstance(period, str) else period
+            if sqlite and not -1e11 < value < 1e11:
+                value = _as_read_by_django(value)
+            points[node_id][day] = value
+    return points
+
+
+_SQLITE_DECIMAL = DecimalContext(prec=15)
+_FOUR_PLACES = Decimal("0.0001")
+
+
+def _as_read_by_django(value: float) -> float:
+    """A large actual as Django reads it from SQLite (15 significant digits, 4 places), so the
+    engine sees the same number as before. Below 1e11 (15 digits with 4 places) the float read
+    by the database already is that number; PostgreSQL's numeric-to-float cast is always exact."""
+    return float(_SQLITE_DECIMAL.create_decimal_from_float(value).quantize(_FOUR_PLACES))
+
+
 def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
     """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
     nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
     ids = [n.pk for n in nodes]
-    points: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in Measurement.objects.filter(node_id__in=ids).values_list(
-        "node_id", "period_start", "value"
-    ):
-        points[node_id][period] = float(value)
+    points = _tree_actuals(root.tree_id)
     overrides: dict[int, dict[date, float]] = defaultdict(dict)
     for node_id, period, value in TargetOverride.objects.filter(node_id__in=ids).values_list(
         "node_id", "period_start", "value"
@@ -329,6 +372,7 @@ REASONS = {
     "actual": _("Its own actuals over the period (%(aggregation)s of %(points)s)."),
     "formula_error": _("The formula cannot be computed: %(error)s"),
     "formula_missing": _("The formula lacks inputs: %(codes)s."),
+    "division_by_zero": _("The formula %(formula)s divides by zero for this period."),
     "formula": _("Computed with the formula %(formula)s from its children's values for the period."),
     "no_inputs": _("None of its %(children)s children has a value for the period."),
     "zero_weights": _("Its children's weights add up to zero."),
@@ -345,11 +389,26 @@ REASONS = {
 }
 
 
+# The engine records methods by their codes; people read these words.
+METHOD_WORDS = {
+    "sum": _("sum"),
+    "average": _("average"),
+    "last": _("last value"),
+    "weighted_average": _("weighted average"),
+    "min": _("minimum"),
+    "max": _("maximum"),
+}
+
+
 def reason_text(reason: dict) -> str:
     template = REASONS.get(reason.get("code", ""))
     if template is None:
         return ""
-    params = {k: v for k, v in reason.items() if k != "code"}
+    params = {
+        k: str(METHOD_WORDS[v]) if k in ("aggregation", "method") and v in METHOD_WORDS else v
+        for k, v in reason.items()
+        if k != "code"
+    }
     try:
         return str(template) % params if params else str(template).replace("%%", "%")
     except (KeyError, TypeError, ValueError):
@@ -377,6 +436,8 @@ def node_progress(node: Node, *, first: date, last: date, as_of: date | None = N
     engine, _nodes = tree_engine(node.get_root(), as_of=as_of)
     spec = engine.specs[node.pk]
     fiscal = node.organisation.fiscal_year_start_month
+    # The range starts with its first period, or "to date" would leave out part of the first row.
+    first = period_start(first, spec.frequency, fiscal)
     periods = [
         _assessment_row(start, engine.assess(node.pk, start, period_end(start, spec.frequency)))
         for start in period_starts(first, last, spec.frequency, fiscal)
@@ -421,3 +482,206 @@ def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict
     row["value_source"] = node.value_source
     row["stale"] = tree_is_stale(node)
     return row
+
+
+def tree_engine_periods(node: Node) -> list[date]:
+    """The starts of the node's periods over its window (a KSF's window is its ancestors')."""
+    engine = rollup.TreeRollup(
+        [_rollup_spec(n) for n in node.get_ancestors(include_self=True)],
+        {},
+        as_of=timezone.localdate(),
+        fiscal_start_month=node.organisation.fiscal_year_start_month,
+    )
+    return engine.periods(engine.specs[node.pk])
+
+
+def node_target_plan(node: Node) -> list[dict]:
+    """Each period's default (phased) target, its override if any, and the one in force."""
+    overrides = {o.period_start: o for o in TargetOverride.objects.filter(node=node)}
+    engine = rollup.TreeRollup(
+        [_rollup_spec(n) for n in node.get_ancestors(include_self=True)],
+        {},
+        as_of=timezone.localdate(),
+        fiscal_start_month=node.organisation.fiscal_year_start_month,
+    )
+    spec = engine.specs[node.pk]
+    default = engine.schedule(spec)
+    rows = []
+    for start in engine.periods(spec):
+        override = overrides.get(start)
+        planned = default[start]
+        rows.append(
+            {
+                "period_start": start,
+                "default": planned.value if planned.value is not None else planned.low,
+                "default_high": planned.high,
+                "override": override,
+                "in_force": float(override.value) if override else planned.value,
+            }
+        )
+    return rows
+
+
+def measurement_list(
+    *,
+    membership: Membership,
+    node: Node | None = None,
+    tree: Node | None = None,
+    first: date | None = None,
+    last: date | None = None,
+) -> QuerySet[Measurement]:
+    """The organisation's actuals in tree order, optionally of one node or tree and a period range."""
+    measurements = Measurement.objects.filter(node__organisation_id=membership.organisation_id)
+    if node is not None:
+        measurements = measurements.filter(node=node)
+    if tree is not None:
+        measurements = measurements.filter(node__tree_id=tree.tree_id)
+    if first is not None:
+        measurements = measurements.filter(period_start__gte=first)
+    if last is not None:
+        measurements = measurements.filter(period_start__lte=last)
+    return measurements.order_by("node__tree_id", "node__lft", "period_start")
+
+
+def measurement_exists(*, node: Node, period: date) -> bool:
+    return Measurement.objects.filter(node=node, period_start=period).exists()
+
+
+def node_window(node: Node) -> tuple[date | None, date | None]:
+    """The node's start date and deadline; a missing one is its nearest dated ancestor's, as in
+    the rollup engine (a KSF follows its KGI's window)."""
+    start, deadline = node.start_date, node.deadline
+    if start is None or deadline is None:
+        for ancestor in node.get_ancestors(ascending=True):
+            start = start or ancestor.start_date
+            deadline = deadline or ancestor.deadline
+    return start, deadline
+
+
+def stored_progress(node: Node) -> list[dict]:
+    """The node's rolled-up series as rows (what the last rollup stored), oldest first."""
+    stored = RollupSeries.objects.filter(node=node).values_list("series", flat=True).first()
+    if not stored:
+        return []
+    columns = ("actual", "target", "attainment", "gap", "status", "missing")
+    return [
+        {"period": date.fromisoformat(period), **{c: stored[c][i] for c in columns}}
+        for i, period in enumerate(stored["period"])
+    ]
+
+
+# --- actuals: the "My KPIs" page, the grid and the month locks ---------------------------------
+
+SPARKLINE_PERIODS = 12
+
+
+@dataclass
+class ActualsRow:
+    """One KPI on the "My KPIs" page: where it stands in the current period and lately."""
+
+    node: Node
+    period: date | None  # the period preselected in the form (None before the KPI starts)
+    periods: list[date]  # every period open for entry up to today, newest first
+    last: Measurement | None  # the actual of the latest period that has one
+    current: Measurement | None  # the actual of ``period``, if entered
+    target: float | None
+    status: str
+    attainment: float | None
+    recent: list[tuple[date, Decimal | None, float | None]]  # (period, actual, target), oldest first
+    stale: bool
+    tree_name: str = ""
+
+
+def entry_periods(node: Node, *, today: date, fiscal_start_month: int) -> list[date]:
+    """The node's periods from its start up to today (and its deadline), newest first."""
+    current = period_start(today, node.frequency, fiscal_start_month)
+    last = min(current, node.deadline) if node.deadline else current
+    if node.start_date:
+        first = node.start_date
+    else:
+        # Without a start date the window is open: offer about a year of periods.
+        first = date.fromordinal(max(1, today.toordinal() - 366))
+    starts = period_starts(first, last, node.frequency, fiscal_start_month)
+    return starts[::-1]
+
+
+def _series_at(series: dict, period: date) -> tuple[str, float | None]:
+    try:
+        index = series.get("period", []).index(period.isoformat())
+    except ValueError:
+        return "no_data", None
+    return series["status"][index], series["attainment"][index]
+
+
+def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) -> list[ActualsRow]:
+    """Rows for the "My KPIs" page, in a fixed number of queries however many KPIs there are."""
+    fiscal = membership.organisation.fiscal_year_start_month
+    ids = [n.pk for n in nodes]
+    measurements: dict[int, dict[date, Measurement]] = defaultdict(dict)
+    for m in Measurement.objects.filter(node_id__in=ids).order_by("period_start"):
+        measurements[m.node_id][m.period_start] = m
+    series = dict(RollupSeries.objects.filter(node_id__in=ids).values_list("node_id", "series"))
+    stale_trees = set(
+        RollupState.objects.filter(
+            stale_since__isnull=False, root__organisation_id=membership.organisation_id
+        ).values_list("root__tree_id", flat=True)
+    )
+    roots = dict(
+        Node.objects.filter(organisation_id=membership.organisation_id, level=0).values_list("tree_id", "name")
+    )
+    periods = {n.pk: entry_periods(n, today=today, fiscal_start_month=fiscal) for n in nodes}
+    recent = {n.pk: periods[n.pk][:SPARKLINE_PERIODS][::-1] for n in nodes}
+    targets = period_targets([(n, p) for n in nodes for p in recent[n.pk]], membership.organisation)
+    rows = []
+    for node in nodes:
+        own = measurements.get(node.pk, {})
+        period = periods[node.pk][0] if periods[node.pk] else None
+        status, attainment = _series_at(series.get(node.pk, {}), period) if period else ("no_data", None)
+        rows.append(
+            ActualsRow(
+                node=node,
+                period=period,
+                periods=periods[node.pk],
+                last=own[max(own)] if own else None,
+                current=own.get(period) if period else None,
+                target=targets.get((node.pk, period)) if period else None,
+                status=status,
+                attainment=attainment,
+                recent=[(p, own[p].value if p in own else None, targets.get((node.pk, p))) for p in recent[node.pk]],
+                stale=node.tree_id in stale_trees,
+                tree_name=roots.get(node.tree_id, ""),
+            )
+        )
+    return rows
+
+
+def period_status(node: Node, period: date) -> tuple[str, bool]:
+    """The stored status of the node in the period, and whether a recomputation is pending."""
+    series = RollupSeries.objects.filter(node=node).values_list("series", flat=True).first() or {}
+    return _series_at(series, period)[0], tree_is_stale(node)
+
+
+def period_lock_history(membership: Membership, *, limit: int = 100) -> list:
+    """Every lock and reopening of the organisation's months, newest first, with who and why."""
+    return list(
+        PeriodLock.history.filter(organisation_id=membership.organisation_id)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+
+
+def measurements_since(node_ids: Sequence[int], *, since: date) -> dict[tuple[int, date], Measurement]:
+    """The actuals of the nodes from ``since`` on, by (node id, period)."""
+    return {
+        (m.node_id, m.period_start): m
+        for m in Measurement.objects.filter(node_id__in=list(node_ids), period_start__gte=since)
+    }
+
+
+def period_locks_in_force(membership: Membership) -> list[PeriodLock]:
+    """The organisation's locked months, newest first."""
+    return list(
+        PeriodLock.objects.filter(organisation_id=membership.organisation_id, is_locked=True)
+        .select_related("changed_by")
+        .order_by("-month")
+    )

@@ -11,18 +11,30 @@ open transactions IMMEDIATE).
 
 from __future__ import annotations
 
+import gc
+import json
 from collections.abc import Mapping
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goals import library, rollup_jobs, selectors, smart
-from goals.models import Kind, Measurement, Node, Organisation, RollupSeries, RollupState
+from goals.models import (
+    Kind,
+    Measurement,
+    Membership,
+    Node,
+    Organisation,
+    RollupSeries,
+    RollupState,
+    TargetOverride,
+)
 
 # Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
 EDITABLE_FIELDS = (
@@ -45,6 +57,10 @@ EDITABLE_FIELDS = (
     "formula",
     "time_aggregation",
     "rationale",
+    "target_scope",
+    "at_risk_below",
+    "off_track_below",
+    "status_rule",
 )
 _ROOT_LOCK_KEY = 0x6B7069  # "kpi": one advisory lock id for allocating new tree_ids
 
@@ -88,16 +104,31 @@ def _owner_errors(node: Node, organisation_id: int) -> dict[str, list[str]]:
 
 
 def _apply(node: Node, data: Mapping[str, Any]) -> None:
-    unknown = set(data) - set(EDITABLE_FIELDS)
+    unknown = set(data) - set(EDITABLE_FIELDS) - {"reporters"}
     if unknown:
         raise ValidationError({k: [_("This field cannot be set here.")] for k in sorted(unknown)})
     for key, value in data.items():
+        if key == "reporters":
+            continue  # many-to-many: set after saving, see _set_reporters
         if key == "owner":
             node.owner_id = value.pk if value is not None else None
         else:
             setattr(node, key, value)
     for text_field in ("name", "description", "code", "unit", "formula", "rationale"):
         setattr(node, text_field, (getattr(node, text_field) or "").strip())
+
+
+def _reporter_errors(data: Mapping[str, Any], organisation_id: int) -> dict[str, list[str]]:
+    reporters = data.get("reporters") or []
+    outside = [u for u in reporters if not Membership.objects.filter(user=u, organisation_id=organisation_id).exists()]
+    if outside:
+        return {"reporters": [_("Everyone who enters actuals must be a member of your organisation.")]}
+    return {}
+
+
+def _set_reporters(node: Node, data: Mapping[str, Any]) -> None:
+    if "reporters" in data:
+        node.reporters.set(data["reporters"] or [])
 
 
 def _field_errors(node: Node) -> dict[str, list[str]]:
@@ -182,10 +213,13 @@ def node_create(
         raise ValidationError({"kind": [_("Unknown kind.")]})
     node = Node(organisation=organisation, parent=parent, kind=kind)
     _apply(node, data)
+    if errors := _reporter_errors(data, organisation.pk):
+        raise ValidationError(errors)
     node_check(organisation=organisation, parent=parent, node=node)
     node._history_user = actor
     node._change_reason = "created"
     node.save()
+    _set_reporters(node, data)
     rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
 
@@ -201,10 +235,13 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
         formula_use = _formula_use_message(Node(code=old_code, parent=node.parent))
         if formula_use:
             raise ValidationError({"code": [formula_use]})
+    if errors := _reporter_errors(data, node.organisation_id):
+        raise ValidationError(errors)
     node_check(organisation=node.organisation, parent=node.parent, node=node)
     node._history_user = actor
     node._change_reason = reason or "edited"
     node.save()
+    _set_reporters(node, data)
     # A definition or target change can change every figure above it: rebuild the tree.
     rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
@@ -397,28 +434,126 @@ def tree_create_from_template(
     return create(template, None)
 
 
+@contextmanager
+def _cyclic_gc_paused():
+    """A rebuild allocates millions of small objects and creates no reference cycles; Python's
+    cyclic garbage collector would scan them over and over (a third of a large rebuild's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _series_json(series: dict) -> str:
+    # Encoded once here rather than by the JSONField row by row; compact, and no check for
+    # circular references (a series is plain lists and dicts).
+    return json.dumps(series, separators=(",", ":"), check_circular=False)
+
+
+def _series_upsert(documents: list[tuple[int, str]], computed_at) -> None:
+    """Insert or replace the series of every node in one statement, whatever the tree's size.
+
+    What ``RollupSeries.objects.bulk_create(update_conflicts=True)`` does, without building a
+    model instance per node and without its batches (SQLite's allow 333 rows, so their number grew
+    with the tree): PostgreSQL receives the rows as two arrays; SQLite runs one prepared statement
+    over them in-process (``executemany``: one statement, no round trips).
+    """
+    table = connection.ops.quote_name(RollupSeries._meta.db_table)
+    upsert = "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (node_id, series, computed_at) "  # noqa: S608 (no user input)
+                f"SELECT node_id, series::jsonb, %s FROM unnest(%s::bigint[], %s::text[]) AS r(node_id, series) "
+                f"{upsert}",
+                [computed_at, [pk for pk, _ in documents], [document for _, document in documents]],
+            )
+        else:
+            at = connection.ops.adapt_datetimefield_value(computed_at)
+            cursor.executemany(
+                f"INSERT INTO {table} (node_id, series, computed_at) VALUES (%s, %s, %s) {upsert}",  # noqa: S608
+                [(pk, document, at) for pk, document in documents],
+            )
+
+
 def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:
     """Recompute and upsert the rollup series of every active node of a tree.
 
     Returns True when another request arrived while this ran (the caller runs again).
     """
-    started = timezone.now()
     root = Node.objects.select_related("organisation").filter(pk=root_id, level=0).first()
     if root is None:
         return False
-    engine, nodes = selectors.tree_engine(root, as_of=as_of)
-    computed_at = timezone.now()
-    rows = [RollupSeries(node_id=n.pk, series=engine.series(n.pk), computed_at=computed_at) for n in nodes]
+    # The last request this run covers, read before the data. Comparing requested_at with the
+    # run's start time instead would lose a save stamped before the start whose transaction
+    # commits only after the data was read: the tree would be marked fresh without its actual.
+    state, _ = RollupState.objects.get_or_create(root_id=root_id)
+    covered = state.requested_at
+    with _cyclic_gc_paused():
+        engine, nodes = selectors.tree_engine(root, as_of=as_of)
+        computed_at = timezone.now()
+        documents = [(n.pk, _series_json(engine.series(n.pk))) for n in nodes]
     with transaction.atomic():
-        RollupSeries.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["node"], update_fields=["series", "computed_at"], batch_size=500
-        )
-        state, _ = RollupState.objects.get_or_create(root_id=root_id)
+        _series_upsert(documents, computed_at)
         RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at)
-        # Fresh again only if nothing was requested after this run started.
-        cleared = (
-            RollupState.objects.filter(pk=state.pk)
-            .filter(models.Q(requested_at__isnull=True) | models.Q(requested_at__lte=started))
-            .update(stale_since=None)
-        )
+        # Fresh again only if no request came after the one read above (any later request
+        # changes requested_at; on PostgreSQL this waits for an uncommitted one and re-checks).
+        cleared = RollupState.objects.filter(pk=state.pk, requested_at=covered).update(stale_since=None)
     return not cleared
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the target changes; the reason is kept in the history.")]})
+    return reason
+
+
+@transaction.atomic
+def target_override_set(*, node: Node, actor, period: date, value, reason: str) -> TargetOverride:
+    """Replace the phased default target of one period of the node."""
+    reason = _check_reason(reason)
+    _lock_organisation(node.organisation_id)
+    node = Node.objects.select_related("organisation").get(pk=node.pk)
+    periods = selectors.tree_engine_periods(node)
+    if period not in periods:
+        raise ValidationError({"period": [_("Choose one of the node's periods.")]})
+    if not node.target_value and node.direction != "maintain":
+        raise ValidationError({"period": [_("Set a target for the node before overriding a period.")]})
+    override = TargetOverride.objects.filter(node=node, period_start=period).first() or TargetOverride(
+        node=node, period_start=period
+    )
+    override.value = value
+    override.reason = reason
+    override.changed_by = actor
+    override._history_user = actor
+    override._change_reason = reason
+    override.save()
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    return override
+
+
+@transaction.atomic
+def target_override_clear(*, node: Node, actor, period: date, reason: str) -> None:
+    """Go back to the phased default for one period (the history keeps the override)."""
+    reason = _check_reason(reason)
+    _lock_organisation(node.organisation_id)
+    override = TargetOverride.objects.filter(node=node, period_start=period).first()
+    if override is None:
+        raise ValidationError({"period": [_("That period has no override.")]})
+    override._history_user = actor
+    override._change_reason = reason
+    override.delete()
+    rollup_jobs.request_rollup(tree_id=node.tree_id)
+
+
+def target_restate(*, node: Node, actor, data: Mapping[str, Any], reason: str) -> Node:
+    """Change the node's baseline/target numbers with a reason; the old schedule stays in the
+    node's history (each history entry has the numbers the schedule was phased from)."""
+    allowed = {"baseline_value", "target_value", "target_min", "target_max", "deadline"}
+    if set(data) - allowed:
+        raise ValidationError({k: [_("This field cannot be restated here.")] for k in sorted(set(data) - allowed)})
+    return node_update(node=node, actor=actor, data=data, reason=_check_reason(reason))

@@ -5,7 +5,10 @@ By default the schedule is phased from ``baseline_value`` to ``target_value`` ov
 ``whole_window``, e.g. ¥120M of revenue in a fiscal year) is split evenly over its periods; any
 other number (a per-period flow such as "50 appointments a month", a rate, a stock) follows a
 straight line from the baseline to the target, reaching the target in the deadline's period.
-A manager's override for a period replaces the default for that period.
+A manager's override for a period replaces the default for that period. For "stay within" it
+replaces the bound the target has: the ceiling of a "stay at or below" target, the floor
+otherwise. Restating a target (new baseline, target or range) gives a new schedule from the new
+numbers; the node's history keeps the numbers the old one was phased from.
 """
 
 from __future__ import annotations
@@ -46,8 +49,7 @@ def schedule(
     count = len(periods)
     for index, start in enumerate(periods):
         if start in overrides:
-            value = overrides[start]
-            out[start] = Target(low=value, high=target_max) if direction == "maintain" else Target(value=value)
+            out[start] = _override(direction, overrides[start], target_min, target_max)
             continue
         if direction == "maintain":
             out[start] = Target(low=target_min, high=target_max)
@@ -60,6 +62,16 @@ def schedule(
         else:
             out[start] = Target(value=baseline + (target - baseline) * (index + 1) / count)
     return out
+
+
+def _override(direction: str, value: float, target_min: float | None, target_max: float | None) -> Target:
+    if direction != "maintain":
+        return Target(value=value)
+    # One number cannot restate a two-sided range; it moves the bound that matters: a "stay at
+    # or below" target has only a ceiling, so the override must not turn it into a floor.
+    if target_min is None and target_max is not None:
+        return Target(high=value)
+    return Target(low=value, high=target_max)
 
 
 def to_date(targets: Sequence[Target], time_aggregation: str) -> Target:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+
 from celery import shared_task
 from django.db import DatabaseError
 
 from goals import rollup_jobs, services
 from goals.models import RollupState
+
+logger = logging.getLogger(__name__)
+
+
+def _test_delay() -> None:
+    """Tests only: KPITREE_TEST_ROLLUP_DELAY=<seconds> makes a rollup task wait that long before
+    computing, so tests/test_celery_worker.py can kill a worker mid-task. Unset (always outside
+    that test): no delay."""
+    delay = float(os.environ.get("KPITREE_TEST_ROLLUP_DELAY") or 0)
+    if delay > 0:
+        logger.warning("KPITREE_TEST_ROLLUP_DELAY: waiting %s s before the rollup", delay)
+        time.sleep(delay)
 
 
 @shared_task(
@@ -19,6 +35,7 @@ from goals.models import RollupState
 )
 def rollup_tree(root_id: int) -> None:
     """Recompute a tree's rollup. Idempotent: results are upserted, never incremented."""
+    _test_delay()
     if services.tree_rollup(root_id=root_id):
         # Requests arrived while this run was computing: run once more to cover them.
         rollup_jobs.enqueue(root_id)

@@ -16,5 +16,10 @@ urlpatterns = [
     path("nodes/<int:pk>/archive/", views.node_archive, name="node_archive"),
     path("nodes/<int:pk>/restore/", views.node_restore, name="node_restore"),
     path("nodes/<int:pk>/delete/", views.node_delete, name="node_delete"),
+    path("nodes/<int:pk>/targets/", views.node_targets, name="node_targets"),
     path("nodes/smart-preview/", views.node_smart_preview, name="node_smart_preview"),
+    path("actuals/", views.my_actuals, name="my_actuals"),
+    path("actuals/grid/", views.actuals_grid, name="actuals_grid"),
+    path("actuals/locks/", views.period_locks, name="period_locks"),
+    path("actuals/<int:pk>/", views.actual_save, name="actual_save"),
 ]

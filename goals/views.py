@@ -4,19 +4,37 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from goals import selectors, services, smart
-from goals.access import manager_required, membership_required
-from goals.forms import LibraryPickForm, MoveForm, NodeForm, TreeStartForm
+from dashboards.figures import Sparkline, sparkline
+from goals import actuals, selectors, services, smart
+from goals.access import actuals_required, manager_required, membership_required
+from goals.forms import (
+    ActualForm,
+    ActualsGridForm,
+    LibraryPickForm,
+    MonthForm,
+    MoveForm,
+    NodeForm,
+    TargetOverrideForm,
+    TargetRestateForm,
+    TreeStartForm,
+    grid_rows,
+    period_label,
+    plain_number,
+)
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
-from goals.models import Kind, Node
-from goals.periods import fiscal_year_bounds
+from goals.models import Kind, Node, Role, Status, TargetOverride
+from goals.periods import add_months, fiscal_year_bounds
+from goals.units import format_quantity
 
 
 @dataclass
@@ -83,10 +101,17 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tree = selectors.tree_nodes(node.get_root(), include_archived=node.is_archived)
     reports = selectors.tree_smart_reports(tree)
     changes = selectors.node_changes(node)
+    progress_rows = selectors.stored_progress(node)
+    explanation = None
+    if not node.is_archived and progress_rows:
+        explanation = selectors.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
     return render(
         request,
         "goals/node_detail.html",
         {
+            "progress_rows": progress_rows,
+            "explanation": explanation,
+            "stale": selectors.tree_is_stale(node),
             "node": node,
             "report": reports[node.pk],
             "children": [n for n in tree if n.parent_id == node.pk],
@@ -341,3 +366,310 @@ def node_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Deleted “%(name)s”.") % {"name": node.name})
         return redirect("goals:tree", pk=root_pk) if parent_id else redirect("goals:trees")
     return render(request, "goals/node_delete.html", {"node": node, "can_delete": services.node_can_delete(node)})
+
+
+@membership_required
+def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
+    """The node's target for each period: phased default, manager overrides, restatements."""
+    node = selectors.node_get(request.membership, pk)
+    can_edit = request.membership.can_edit_trees and not node.is_archived
+    plan = selectors.node_target_plan(node)
+    periods = [row["period_start"] for row in plan]
+    override_form = TargetOverrideForm(prefix="override", periods=periods)
+    restate_form = TargetRestateForm(prefix="restate", instance=node)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "override":
+                override_form = TargetOverrideForm(request.POST, prefix="override", periods=periods)
+                if override_form.is_valid():
+                    data = override_form.cleaned_data
+                    period = date.fromisoformat(data["period"])
+                    if data["value"] is None:
+                        services.target_override_clear(
+                            node=node, actor=request.user, period=period, reason=data["reason"]
+                        )
+                    else:
+                        services.target_override_set(
+                            node=node, actor=request.user, period=period, value=data["value"], reason=data["reason"]
+                        )
+                    messages.success(request, _("Target for %(period)s saved.") % {"period": data["period"]})
+                    return redirect("goals:node_targets", pk=node.pk)
+            elif action == "restate":
+                restate_form = TargetRestateForm(request.POST, prefix="restate", instance=node)
+                if restate_form.is_valid():
+                    data = {k: v for k, v in restate_form.cleaned_data.items() if k != "reason"}
+                    services.target_restate(
+                        node=node, actor=request.user, data=data, reason=restate_form.cleaned_data["reason"]
+                    )
+                    messages.success(request, _("Target restated; the previous schedule is kept in the history."))
+                    return redirect("goals:node_targets", pk=node.pk)
+        except ValidationError as error:
+            form = override_form if action == "override" else restate_form
+            for field, field_messages in error.message_dict.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+    overrides_history = (
+        TargetOverride.history.filter(node_id=node.pk).select_related("history_user").order_by("-history_date")[:50]
+    )
+    target_fields = {"baseline_value", "target_value", "target_min", "target_max", "deadline", "start_date"}
+    restatements = [
+        change
+        for change in selectors.node_changes(node)
+        if any(field_change.field in target_fields for field_change in change.changes)
+    ]
+    return render(
+        request,
+        "goals/node_targets.html",
+        {
+            "node": node,
+            "plan": plan,
+            "can_edit": can_edit,
+            "override_form": override_form,
+            "restate_form": restate_form,
+            "overrides_history": overrides_history,
+            "restatements": restatements,
+        },
+    )
+
+
+# --- actuals: "My KPIs", the grid, and closing months ---------------------------------------------
+
+GRID_PERIODS = 3
+
+
+@dataclass
+class ActualsCard:
+    """One KPI on the "My KPIs" page: its figures, its sparkline and its entry form."""
+
+    row: selectors.ActualsRow
+    form: ActualForm
+    figure: Sparkline
+
+
+def _tree_filter(request: HttpRequest) -> Node | None:
+    """The tree chosen with ?tree=<root id> (404 for another organisation's), or None for all."""
+    if not request.GET.get("tree"):
+        return None
+    node = selectors.node_get(request.membership, request.GET["tree"])
+    return node if node.level == 0 else node.get_root()
+
+
+def _actuals_url(name: str, tree: Node | None, anchor: str = "") -> str:
+    query = f"?tree={tree.pk}" if tree else ""
+    return f"{reverse(name)}{query}{anchor}"
+
+
+def _actual_form(row: selectors.ActualsRow, locked: frozenset[date], data=None) -> ActualForm:
+    current = row.current
+    return ActualForm(
+        data,
+        prefix=f"kpi{row.node.pk}",
+        node=row.node,
+        periods=row.periods,
+        locked=locked,
+        initial={
+            "period": row.period,
+            "value": plain_number(current.value) if current else "",
+            "note": current.note if current else "",
+        },
+    )
+
+
+def _my_actuals_page(request: HttpRequest, *, tree: Node | None, bound: ActualForm | None = None, bound_node=None):
+    membership = request.membership
+    nodes = list(actuals.entry_nodes(membership, tree_id=tree.tree_id if tree else None))
+    rows = selectors.actuals_rows(membership, nodes, today=timezone.localdate())
+    locked = actuals.locked_months(membership.organisation_id)
+    cards = []
+    for row in rows:
+        form = bound if bound is not None and row.node.pk == bound_node.pk else _actual_form(row, locked)
+        figure = sparkline([_number(v) for _p, v, _t in row.recent], [t for _p, _v, t in row.recent])
+        cards.append(ActualsCard(row=row, form=form, figure=figure))
+    # A form sent for a KPI that is not listed (e.g. a computed one) still shows its errors.
+    unlisted = bound if bound is not None and all(r.node.pk != bound_node.pk for r in rows) else None
+    return render(
+        request,
+        "goals/my_actuals.html",
+        {
+            "cards": cards,
+            "tree": tree,
+            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "stale": any(row.stale for row in rows),
+            "unlisted": unlisted,
+            "unlisted_node": bound_node,
+            "query": f"?tree={tree.pk}" if tree else "",
+        },
+    )
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+@actuals_required
+def my_actuals(request: HttpRequest) -> HttpResponse:
+    """The KPIs the caller logs actuals for (a manager: all of the organisation's)."""
+    return _my_actuals_page(request, tree=_tree_filter(request))
+
+
+@actuals_required
+@require_POST
+def actual_save(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = request.membership
+    node = selectors.node_get(membership, pk)
+    if not actuals.can_enter(membership, node):
+        raise PermissionDenied
+    tree = _tree_filter(request)
+    today = timezone.localdate()
+    periods = selectors.entry_periods(
+        node, today=today, fiscal_start_month=membership.organisation.fiscal_year_start_month
+    )
+    form = ActualForm(
+        request.POST,
+        prefix=f"kpi{node.pk}",
+        node=node,
+        periods=periods,
+        locked=actuals.locked_months(membership.organisation_id),
+    )
+    if form.is_valid():
+        entry = actuals.Entry(
+            node=node,
+            period=form.cleaned_data["period"],
+            value=form.cleaned_data["value"],
+            note=form.cleaned_data["note"],
+        )
+        try:
+            actuals.measurement_upsert(membership=membership, entry=entry, today=today)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _saved_message(node, entry))
+            return redirect(_actuals_url("goals:my_actuals", tree, f"#kpi-{node.pk}"))
+    return _my_actuals_page(request, tree=tree, bound=form, bound_node=node)
+
+
+def _saved_message(node: Node, entry: actuals.Entry) -> str:
+    # With eager Celery (no broker) the rollup has already run on commit; with a broker the
+    # tree is stale until the worker is done, and the message says so.
+    status, stale = selectors.period_status(node, entry.period)
+    saved = _("Saved %(value)s for %(period)s.") % {
+        "value": format_quantity(entry.value, node.unit, get_language() or "en"),
+        "period": period_label(entry.period, node.frequency),
+    }
+    if stale:
+        return saved + " " + _("The status is being recomputed; reload in a moment.")
+    return saved + " " + _("Status: %(status)s.") % {"status": Status(status).label}
+
+
+@actuals_required
+def actuals_grid(request: HttpRequest) -> HttpResponse:
+    """Several KPIs × their last periods in one form, saved all or nothing."""
+    membership = request.membership
+    tree = _tree_filter(request)
+    today = timezone.localdate()
+    fiscal = membership.organisation.fiscal_year_start_month
+    nodes = list(actuals.entry_nodes(membership, tree_id=tree.tree_id if tree else None))
+    periods = {
+        n.pk: selectors.entry_periods(n, today=today, fiscal_start_month=fiscal)[:GRID_PERIODS][::-1] for n in nodes
+    }
+    first = min((p[0] for p in periods.values() if p), default=today)
+    measurements = selectors.measurements_since([n.pk for n in nodes], since=first)
+    locked = actuals.locked_months(membership.organisation_id)
+    rows = [row for row in grid_rows(nodes, periods, measurements, locked) if any(row.cells)]
+    form = ActualsGridForm(request.POST or None, rows=rows)
+    if request.method == "POST" and not form.is_valid():
+        # Check the cells that are numbers too, so every bad cell is marked in one round.
+        changed = form.changed_cells()
+        entries = [actuals.Entry(node=cell.node, period=cell.period, value=v, note=n) for cell, v, n in changed]
+        form.add_row_errors(changed, actuals.measurements_check(membership=membership, entries=entries, today=today))
+    elif request.method == "POST":
+        changed = form.changed_cells()
+        if not changed:
+            messages.info(request, _("Nothing to save: no value was changed."))
+            return redirect(_actuals_url("goals:actuals_grid", tree))
+        entries = [actuals.Entry(node=cell.node, period=cell.period, value=v, note=n) for cell, v, n in changed]
+        try:
+            actuals.measurements_upsert_bulk(membership=membership, entries=entries, today=today)
+        except actuals.RowErrors as error:
+            form.add_row_errors(changed, error.rows)
+        else:
+            messages.success(
+                request,
+                ngettext("Saved %(count)d actual.", "Saved %(count)d actuals.", len(entries)) % {"count": len(entries)},
+            )
+            return redirect(_actuals_url("goals:actuals_grid", tree))
+    width = max((len(row.cells) for row in rows), default=0)
+    headers = [_grid_header(width - 1 - i) for i in range(width)]
+    return render(
+        request,
+        "goals/actuals_grid.html",
+        {
+            "form": form,
+            "rows": [
+                (row, [(cell, form[cell.name] if cell else None) for cell in row.cells], form[row.note_name])
+                for row in rows
+            ],
+            "headers": headers,
+            "tree": tree,
+            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "query": f"?tree={tree.pk}" if tree else "",
+        },
+    )
+
+
+def _grid_header(periods_ago: int) -> str:
+    if periods_ago == 0:
+        return _("Current period")
+    if periods_ago == 1:
+        return _("Previous period")
+    return _("%(count)d periods ago") % {"count": periods_ago}
+
+
+LOCKABLE_MONTHS = 24
+
+
+@manager_required
+def period_locks(request: HttpRequest) -> HttpResponse:
+    """Close a month so its actuals can no longer change, or reopen one with a reason."""
+    membership = request.membership
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    months = [add_months(this_month, -i) for i in range(LOCKABLE_MONTHS)]
+    locked = actuals.locked_months(membership.organisation_id)
+    reopenable = sorted(locked, reverse=True)
+    lock_form = MonthForm(prefix="lock", months=months, locked=locked, initial={"month": add_months(this_month, -1)})
+    reopen_form = MonthForm(prefix="reopen", months=reopenable, locked=frozenset(), reopen=True)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action in ("lock", "reopen"):
+        if action == "lock":
+            form = lock_form = MonthForm(request.POST, prefix="lock", months=months, locked=locked)
+            service = actuals.period_lock
+        else:
+            form = reopen_form = MonthForm(
+                request.POST, prefix="reopen", months=reopenable, locked=frozenset(), reopen=True
+            )
+            service = actuals.period_reopen
+        if form.is_valid():
+            month = form.cleaned_data["month"]
+            try:
+                service(membership=membership, month=month, reason=form.cleaned_data["reason"], today=today)
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                done = _("%(month)s is locked.") if action == "lock" else _("%(month)s is open again.")
+                messages.success(request, done % {"month": date_format(month, "YEAR_MONTH_FORMAT")})
+                return redirect("goals:period_locks")
+    return render(
+        request,
+        "goals/period_locks.html",
+        {
+            "lock_form": lock_form,
+            "reopen_form": reopen_form,
+            "can_reopen": bool(reopenable),
+            "locks": selectors.period_locks_in_force(membership),
+            "history": selectors.period_lock_history(membership),
+        },
+    )

@@ -163,8 +163,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-# Well above the task time limit, so a slow task is never redelivered while still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Well above the task time limit, so a slow task is never redelivered while still running. A
+# task whose worker died unacknowledged is redelivered once this has passed; the worker tests
+# shorten it (CELERY_VISIBILITY_TIMEOUT) so they need not wait an hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Recompute trees left stale (e.g. actuals saved while the broker was down).

@@ -36,3 +36,31 @@ def gap(node):
     if node.baseline_value is None or node.target_value is None:
         return None
     return node.target_value - node.baseline_value
+
+
+@register.simple_tag
+def gap_words(gap, node) -> str:
+    """The gap in words that read the same way whatever the direction: "¥20M short",
+    "3 points over the limit", "¥1.2M ahead"."""
+    from django.utils.translation import gettext as _
+
+    if gap is None:
+        return "—"
+    amount = format_quantity(abs(gap), node.unit, get_language() or "en", compact=True)
+    if gap == 0:
+        return _("on target")
+    if node.direction == "decrease":
+        return (_("%(amount)s under the limit") if gap > 0 else _("%(amount)s over the limit")) % {"amount": amount}
+    if node.direction == "maintain":
+        if gap > 0:
+            return _("within the range, %(amount)s to spare") % {"amount": amount}
+        return _("%(amount)s outside the range") % {"amount": amount}
+    return (_("%(amount)s ahead") if gap > 0 else _("%(amount)s short")) % {"amount": amount}
+
+
+@register.filter
+def period_label(start, frequency: str) -> str:
+    """ "November 2026", "Week of 16 Nov 2026", …; empty for no period."""
+    from goals.forms import period_label as label  # forms own the wording of periods
+
+    return label(start, frequency) if start else ""

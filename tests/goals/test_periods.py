@@ -6,7 +6,16 @@ from datetime import date
 
 import pytest
 
-from goals.periods import fiscal_year_bounds, months_between, period_count
+from goals.periods import (
+    add_months,
+    fiscal_year_bounds,
+    months_between,
+    next_period_start,
+    period_count,
+    period_end,
+    period_start,
+    period_starts,
+)
 
 FY_START, FY_END = date(2026, 4, 1), date(2027, 3, 31)
 
@@ -111,3 +120,120 @@ def test_fiscal_years_are_twelve_months_and_contiguous(first_month):
     assert period_count(start, end, "monthly") == 12
     assert period_count(start, end, "yearly") == 1
     assert next_start.toordinal() == end.toordinal() + 1
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 4, 1), 1, date(2026, 5, 1)),
+        # The day of the month is dropped: always the first of the month.
+        (date(2026, 1, 31), 1, date(2026, 2, 1)),
+        (date(2026, 4, 15), 0, date(2026, 4, 1)),
+        # Across year ends, both ways.
+        (date(2026, 11, 1), 3, date(2027, 2, 1)),
+        (date(2026, 4, 1), 12, date(2027, 4, 1)),
+        (date(2026, 1, 1), -1, date(2025, 12, 1)),
+        (date(2026, 3, 31), -15, date(2024, 12, 1)),
+        (date(2028, 2, 29), 24, date(2030, 2, 1)),
+    ],
+)
+def test_add_months(day, months, expected):
+    assert add_months(day, months) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "frequency", "first_month", "expected"),
+    [
+        ("2026-06-17", "daily", 4, "2026-06-17"),
+        # ISO weeks start on Monday, whatever the fiscal year; 2026-06-17 is a Wednesday.
+        ("2026-06-17", "weekly", 4, "2026-06-15"),
+        ("2026-06-15", "weekly", 4, "2026-06-15"),
+        ("2026-06-21", "weekly", 4, "2026-06-15"),
+        # A week crosses the year end: 2027-01-01 is a Friday, its week started on 2026-12-28.
+        ("2027-01-01", "weekly", 1, "2026-12-28"),
+        ("2026-06-17", "monthly", 4, "2026-06-01"),
+        ("2028-02-29", "monthly", 4, "2028-02-01"),
+        # Fiscal quarters from April: Apr–Jun, Jul–Sep, Oct–Dec, Jan–Mar.
+        ("2026-04-01", "quarterly", 4, "2026-04-01"),
+        ("2026-06-30", "quarterly", 4, "2026-04-01"),
+        ("2026-07-01", "quarterly", 4, "2026-07-01"),
+        ("2026-12-31", "quarterly", 4, "2026-10-01"),
+        ("2027-02-14", "quarterly", 4, "2027-01-01"),
+        ("2027-03-31", "quarterly", 4, "2027-01-01"),
+        # Calendar quarters, and quarters of a fiscal year starting in February.
+        ("2026-05-20", "quarterly", 1, "2026-04-01"),
+        ("2026-03-31", "quarterly", 1, "2026-01-01"),
+        ("2026-04-30", "quarterly", 2, "2026-02-01"),
+        ("2026-05-01", "quarterly", 2, "2026-05-01"),
+        ("2027-01-31", "quarterly", 2, "2026-11-01"),
+        # Fiscal years.
+        ("2027-03-31", "yearly", 4, "2026-04-01"),
+        ("2027-04-01", "yearly", 4, "2027-04-01"),
+        ("2026-12-31", "yearly", 1, "2026-01-01"),
+    ],
+)
+def test_period_start(day, frequency, first_month, expected):
+    assert period_start(date.fromisoformat(day), frequency, first_month) == date.fromisoformat(expected)
+
+
+def test_period_start_rejects_an_unknown_frequency():
+    with pytest.raises(ValueError, match="fortnightly"):
+        period_start(FY_START, "fortnightly", 4)
+
+
+@pytest.mark.parametrize(
+    ("start", "frequency", "expected_end", "expected_next"),
+    [
+        ("2026-06-17", "daily", "2026-06-17", "2026-06-18"),
+        ("2026-12-31", "daily", "2026-12-31", "2027-01-01"),
+        ("2026-12-28", "weekly", "2027-01-03", "2027-01-04"),
+        ("2026-04-01", "monthly", "2026-04-30", "2026-05-01"),
+        ("2028-02-01", "monthly", "2028-02-29", "2028-03-01"),
+        ("2027-02-01", "monthly", "2027-02-28", "2027-03-01"),
+        ("2026-12-01", "monthly", "2026-12-31", "2027-01-01"),
+        ("2027-01-01", "quarterly", "2027-03-31", "2027-04-01"),
+        ("2026-11-01", "quarterly", "2027-01-31", "2027-02-01"),
+        ("2026-04-01", "yearly", "2027-03-31", "2027-04-01"),
+        ("2027-03-01", "yearly", "2028-02-29", "2028-03-01"),
+    ],
+)
+def test_period_end_and_next_period_start(start, frequency, expected_end, expected_next):
+    first = date.fromisoformat(start)
+
+    assert period_end(first, frequency) == date.fromisoformat(expected_end)
+    assert next_period_start(first, frequency) == date.fromisoformat(expected_next)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "frequency", "first_month", "expected"),
+    [
+        # Every period that overlaps the range, including one that starts before it.
+        ("2026-04-15", "2026-06-10", "monthly", 4, ["2026-04-01", "2026-05-01", "2026-06-01"]),
+        ("2026-05-01", "2026-08-31", "quarterly", 4, ["2026-04-01", "2026-07-01"]),
+        ("2026-05-01", "2026-08-31", "quarterly", 1, ["2026-04-01", "2026-07-01"]),
+        ("2027-01-01", "2027-06-30", "yearly", 4, ["2026-04-01", "2027-04-01"]),
+        # 2026-04-01 is a Wednesday: its ISO week began on Monday 2026-03-30.
+        ("2026-04-01", "2026-04-14", "weekly", 4, ["2026-03-30", "2026-04-06", "2026-04-13"]),
+        ("2026-04-30", "2026-05-02", "daily", 4, ["2026-04-30", "2026-05-01", "2026-05-02"]),
+        # One day is one period; an end before the start is none.
+        ("2026-04-01", "2026-04-01", "monthly", 4, ["2026-04-01"]),
+        ("2026-04-02", "2026-04-01", "daily", 4, []),
+    ],
+)
+def test_period_starts(first, last, frequency, first_month, expected):
+    starts = period_starts(date.fromisoformat(first), date.fromisoformat(last), frequency, first_month)
+
+    assert starts == [date.fromisoformat(day) for day in expected]
+
+
+@pytest.mark.parametrize(("frequency", "count"), [("daily", 365), ("monthly", 12), ("quarterly", 4), ("yearly", 1)])
+def test_period_starts_tile_the_fiscal_year(frequency, count):
+    """Consecutive, without gaps or overlaps: each period ends the day before the next starts."""
+    starts = period_starts(FY_START, FY_END, frequency, 4)
+
+    assert len(starts) == count
+    assert starts[0] == FY_START
+    assert period_end(starts[-1], frequency) == FY_END
+    for start, following in zip(starts, starts[1:], strict=False):
+        assert period_end(start, frequency).toordinal() + 1 == following.toordinal()
+        assert period_start(period_end(start, frequency), frequency, 4) == start

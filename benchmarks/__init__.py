@@ -1,0 +1,1 @@
+"""Benchmarks of the rollup engine (`make bench` runs ``python -m benchmarks.run``)."""

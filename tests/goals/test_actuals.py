@@ -1,0 +1,310 @@
+"""Actuals (goals/actuals.py): who may log which value for which period, and closing months."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from goals import actuals, selectors, tasks
+from goals.actuals import Entry, RowErrors, measurement_upsert, measurements_upsert_bulk
+from goals.models import Measurement, Node, PeriodLock, RollupSeries, RollupState
+
+D = Decimal
+TODAY = date(2026, 11, 22)
+NOVEMBER, OCTOBER, DECEMBER = date(2026, 11, 1), date(2026, 10, 1), date(2026, 12, 1)
+
+
+@pytest.fixture
+def nodes(saas_tree, member) -> dict[str, Node]:
+    """The SaaS tree by code; the member owns appointments and feature adoption."""
+    Node.objects.filter(tree_id=saas_tree.tree_id, code__in=["appointments", "feature_adoption"]).update(owner=member)
+    return {n.code: n for n in Node.objects.filter(tree_id=saas_tree.tree_id)}
+
+
+def save(membership, node, value, *, period=NOVEMBER, note="", today=TODAY):
+    return measurement_upsert(
+        membership=membership, entry=Entry(node=node, period=period, value=D(str(value)), note=note), today=today
+    )
+
+
+def errors_of(membership, node, value, *, period=NOVEMBER, note="", today=TODAY) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as caught:
+        save(membership, node, value, period=period, note=note, today=today)
+    return caught.value.message_dict
+
+
+def target(node: Node, period: date) -> float:
+    return selectors.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+
+
+# --- the happy path ------------------------------------------------------------------------------
+
+
+def test_member_logs_an_actual_for_a_kpi_they_own(member, nodes, django_capture_on_commit_callbacks):
+    appointments = nodes["appointments"]
+    # The run the tree's creation asked for (on_commit does not fire inside a test transaction).
+    tasks.rollup_tree(nodes["revenue"].pk)
+    assert not selectors.tree_is_stale(appointments)
+    with django_capture_on_commit_callbacks(execute=True):
+        measurement = save(member.membership, appointments, target(appointments, NOVEMBER) + 1)
+    assert measurement.entered_by == member
+    assert measurement.period_start == NOVEMBER
+    # The rollup ran on commit (eager Celery): the tree is fresh and the period has a status.
+    stored = RollupSeries.objects.get(node=appointments).series
+    assert stored["status"][stored["period"].index("2026-11-01")] == "on_track"
+    assert not RollupState.objects.filter(stale_since__isnull=False).exists()
+
+
+def test_saving_asks_for_a_rollup_of_the_tree(member, nodes):
+    save(member.membership, nodes["appointments"], 48)
+    # Inside the test transaction the task has not run yet: the tree says so.
+    assert selectors.tree_is_stale(nodes["appointments"])
+
+
+def test_entering_a_period_again_replaces_the_value_and_keeps_the_old_one(member, nodes):
+    appointments = nodes["appointments"]
+    save(member.membership, appointments, 44)
+    save(member.membership, appointments, 48)
+    assert list(Measurement.objects.filter(node=appointments).values_list("value", flat=True)) == [D("48")]
+    history = Measurement.history.filter(node_id=appointments.pk).order_by("history_date")
+    assert [h.value for h in history] == [D("44"), D("48")]
+    assert {h.history_user for h in history} == {member}
+
+
+def test_a_reporter_may_enter_for_a_node_they_do_not_own(member, nodes):
+    webinars = nodes["webinars"]
+    webinars.reporters.add(member)
+    assert save(member.membership, webinars, 3).value == D("3")
+
+
+def test_a_manager_may_enter_for_any_node_of_the_organisation(manager, nodes):
+    assert save(manager.membership, nodes["webinars"], 3).entered_by == manager
+
+
+# --- bad input: each case of issue 3 §3 ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "message"),
+    [
+        ("feature_adoption", "101", "A percentage must be between 0 and 100."),
+        ("feature_adoption", "-1", "A percentage must be between 0 and 100."),
+        ("appointments", "-3", "appointments cannot be negative."),
+    ],
+)
+def test_value_rules(member, nodes, code, value, message):
+    assert errors_of(member.membership, nodes[code], value, note="x") == {"value": [message]}
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "ok"),
+    [("0", "%", True), ("100", "%", True), ("100.1", "％", False), ("-2", "points", True), ("-2", "JPY", False)],
+)
+def test_value_errors_table(value, unit, ok):
+    assert (actuals.value_errors(value=D(value), unit=unit) == []) is ok
+
+
+@pytest.mark.parametrize(
+    ("period", "today", "message"),
+    [
+        (date(2026, 11, 15), TODAY, "2026-11-15 is not the start of a period; use 2026-11-01."),
+        (date(2026, 3, 1), TODAY, "The period is before the KPI starts (2026-04-01)."),
+        (date(2027, 4, 1), date(2027, 5, 10), "The period is after the KPI's deadline (2027-03-31)."),
+        (DECEMBER, TODAY, "The period has not started yet."),
+    ],
+)
+def test_period_rules(member, nodes, period, today, message):
+    assert errors_of(member.membership, nodes["appointments"], 48, period=period, today=today) == {"period": [message]}
+
+
+def test_a_locked_month_refuses_actuals(manager, member, nodes):
+    actuals.period_lock(membership=manager.membership, month=OCTOBER, reason="Board pack sent", today=TODAY)
+    errors = errors_of(member.membership, nodes["appointments"], 48, period=OCTOBER)
+    assert errors == {"period": ["2026-10 is locked; ask a manager to reopen it."]}
+    save(member.membership, nodes["appointments"], 48)  # November is still open
+
+
+def test_a_computed_node_refuses_actuals_with_the_reason(manager, nodes):
+    kgi = nodes["revenue"]
+    Node.objects.filter(pk=kgi.pk).update(value_source="sum")
+    kgi.refresh_from_db()
+    assert errors_of(manager.membership, kgi, 100) == {
+        "node": ["This number is computed from its children (Sum of children); enter the children's actuals instead."]
+    }
+
+
+def test_a_success_factor_without_a_number_refuses_actuals(manager, nodes):
+    errors = errors_of(manager.membership, nodes["upsell"], 1)
+    assert errors == {"node": ["This success factor has no number of its own; enter its KPIs' actuals instead."]}
+
+
+def test_a_member_may_not_enter_for_another_members_node(member, nodes):
+    # Webinars belongs to someone else (the manager) and the member is not one of its reporters.
+    assert errors_of(member.membership, nodes["webinars"], 3) == {"node": ["You may not enter actuals for this KPI."]}
+    assert not Measurement.objects.exists()
+
+
+def test_no_one_enters_for_another_organisations_node(outsider, nodes):
+    assert errors_of(outsider.membership, nodes["appointments"], 48) == {
+        "node": ["You may not enter actuals for this KPI."]
+    }
+
+
+def test_an_executive_never_enters_actuals(executive, nodes):
+    assert errors_of(executive.membership, nodes["appointments"], 48) == {
+        "node": ["You may not enter actuals for this KPI."]
+    }
+
+
+def test_an_archived_node_refuses_actuals(manager, nodes):
+    Node.objects.filter(pk=nodes["webinars"].pk).update(is_archived=True)
+    nodes["webinars"].refresh_from_db()
+    assert "node" in errors_of(manager.membership, nodes["webinars"], 3)
+
+
+# --- the note: every miss needs a cause and a next action ----------------------------------------
+
+
+def test_a_value_that_puts_the_kpi_off_track_needs_a_note(member, nodes):
+    appointments = nodes["appointments"]
+    low = round(target(appointments, NOVEMBER) * 0.5)
+    assert errors_of(member.membership, appointments, low) == {
+        "note": ["This value puts the KPI off track: say why and what happens next."]
+    }
+    saved = save(member.membership, appointments, low, note="  Two reps were ill; next: re-book the lost demos.  ")
+    assert saved.note == "Two reps were ill; next: re-book the lost demos."
+
+
+def test_no_note_is_needed_on_track_or_at_risk(member, nodes):
+    appointments = nodes["appointments"]
+    planned = target(appointments, NOVEMBER)
+    save(member.membership, appointments, planned)  # on track
+    save(member.membership, appointments, round(planned * 0.95, 2))  # at risk, not off track
+
+
+@pytest.mark.parametrize(
+    ("direction", "value", "expected"),
+    [("increase", "89", True), ("increase", "90", False), ("decrease", "112", True), ("decrease", "110", False)],
+)
+def test_off_track_reads_the_direction(direction, value, expected):
+    node = Node(direction=direction, off_track_below=D("90"))
+    assert actuals.off_track(node, D(value), 100.0) is expected
+
+
+# --- many at once: all or nothing ----------------------------------------------------------------
+
+
+def test_bulk_saves_every_row_or_none(member, nodes):
+    good = Entry(node=nodes["appointments"], period=NOVEMBER, value=D("48"))
+    bad = Entry(node=nodes["feature_adoption"], period=OCTOBER, value=D("140"))
+    future = Entry(node=nodes["appointments"], period=DECEMBER, value=D("48"))
+    with pytest.raises(RowErrors) as caught:
+        measurements_upsert_bulk(membership=member.membership, entries=[good, bad, future], today=TODAY)
+    assert caught.value.rows == {
+        1: {"value": ["A percentage must be between 0 and 100."]},
+        2: {"period": ["The period has not started yet."]},
+    }
+    assert not Measurement.objects.exists()
+    saved = measurements_upsert_bulk(membership=member.membership, entries=[good], today=TODAY)
+    assert [m.value for m in saved] == [D("48")]
+
+
+# --- which nodes a caller logs actuals for -------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["member", "manager", "executive"])
+def test_entry_nodes_is_can_enter_as_a_query(request, role, nodes, member):
+    nodes["webinars"].reporters.add(member)
+    Node.objects.filter(pk=nodes["repeat_rate"].pk).update(value_source="average")
+    membership = request.getfixturevalue(role).membership
+    listed = set(actuals.entry_nodes(membership).values_list("code", flat=True))
+    expected = {
+        n.code
+        for n in Node.objects.filter(tree_id=nodes["revenue"].tree_id)
+        if actuals.can_enter(membership, n) and not actuals.node_errors(n)
+    }
+    assert listed == expected
+    if role == "member":
+        assert listed == {"appointments", "feature_adoption", "webinars"}
+    if role == "executive":
+        assert listed == set()
+
+
+def test_entry_nodes_filters_by_tree(manager, nodes, other_tree):
+    assert actuals.entry_nodes(manager.membership, tree_id=nodes["revenue"].tree_id).count() == 12
+    assert actuals.entry_nodes(manager.membership, tree_id=other_tree.tree_id).count() == 0
+
+
+# --- closing a month and reopening it ------------------------------------------------------------
+
+
+def test_a_manager_locks_a_month_and_reopens_it_with_a_reason(manager):
+    membership = manager.membership
+    lock = actuals.period_lock(membership=membership, month=OCTOBER, reason="Figures sent to the board", today=TODAY)
+    assert (lock.is_locked, lock.changed_by, lock.reason) == (True, manager, "Figures sent to the board")
+    assert actuals.locked_months(membership.organisation_id) == frozenset({OCTOBER})
+
+    lock = actuals.period_reopen(
+        membership=membership, month=OCTOBER, reason="  A late invoice for a big deal  ", today=TODAY
+    )
+    assert (lock.is_locked, lock.reason) == (False, "A late invoice for a big deal")
+    assert actuals.locked_months(membership.organisation_id) == frozenset()
+    history = [(h.is_locked, h.reason, h.history_user) for h in selectors.period_lock_history(membership)]
+    assert history == [
+        (False, "A late invoice for a big deal", manager),
+        (True, "Figures sent to the board", manager),
+    ]
+    # Locked again later: the same row, a third history record.
+    actuals.period_lock(membership=membership, month=OCTOBER, today=TODAY)
+    assert PeriodLock.objects.count() == 1
+    assert len(selectors.period_lock_history(membership)) == 3
+
+
+def test_reopening_needs_a_reason(manager):
+    actuals.period_lock(membership=manager.membership, month=OCTOBER, today=TODAY)
+    with pytest.raises(ValidationError) as caught:
+        actuals.period_reopen(membership=manager.membership, month=OCTOBER, reason="  ", today=TODAY)
+    assert caught.value.message_dict == {
+        "reason": ["Say why the month is reopened; the reason is kept in its history."]
+    }
+    assert actuals.locked_months(manager.membership.organisation_id) == frozenset({OCTOBER})
+
+
+@pytest.mark.parametrize(
+    ("month", "locking", "is_locked", "reason", "errors"),
+    [
+        (
+            DECEMBER,
+            True,
+            False,
+            "",
+            {"month": ["2026-12 has not started yet; only past and current months can be locked."]},
+        ),
+        (NOVEMBER, True, False, "", {}),
+        (OCTOBER, True, True, "", {"month": ["2026-10 is already locked."]}),
+        (OCTOBER, False, False, "why", {"month": ["2026-10 is not locked."]}),
+        (date(2026, 10, 2), True, False, "", {"month": ["A month is given by its first day."]}),
+    ],
+)
+def test_lock_errors_table(month, locking, is_locked, reason, errors):
+    assert actuals.lock_errors(month=month, today=TODAY, is_locked=is_locked, locking=locking, reason=reason) == errors
+
+
+@pytest.mark.parametrize("role", ["member", "executive"])
+def test_only_managers_lock_and_reopen(request, role, manager):
+    actuals.period_lock(membership=manager.membership, month=OCTOBER, today=TODAY)
+    membership = request.getfixturevalue(role).membership
+    with pytest.raises(PermissionDenied):
+        actuals.period_lock(membership=membership, month=date(2026, 9, 1), today=TODAY)
+    with pytest.raises(PermissionDenied):
+        actuals.period_reopen(membership=membership, month=OCTOBER, reason="please", today=TODAY)
+    assert actuals.locked_months(manager.membership.organisation_id) == frozenset({OCTOBER})
+
+
+def test_a_lock_is_per_organisation(manager, outsider, nodes):
+    actuals.period_lock(membership=outsider.membership, month=NOVEMBER, today=TODAY)
+    assert actuals.locked_months(manager.membership.organisation_id) == frozenset()
+    save(manager.membership, nodes["appointments"], 48)
