@@ -19,10 +19,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import rollup_jobs
+from goals import rollup, rollup_jobs
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
 from goals.periods import period_end, period_start
 from goals.services import _lock_organisation
+from goals.targets import Target
 
 PERCENT_UNITS = {"%", "percent", "％"}
 # Units where a negative number makes no sense (counts and money); others (°C, points) allow it.
@@ -81,15 +82,17 @@ def node_errors(node: Node) -> list[str]:
     return []
 
 
-def off_track(node: Node, value: Decimal, target: float | None) -> bool:
-    """Whether the value alone, against the period's target, would be off track."""
+def off_track(node: Node, value: Decimal, target: Target | float | None) -> bool:
+    """Whether the value alone, against the period's target, would be off track — judged by
+    the rollup's own rules (direction, ranges, thresholds), so the form and the figures agree."""
+    from goals import selectors  # selectors imports services; import here to keep one direction
+
     if target is None:
         return False
-    if node.direction == "decrease":
-        attainment = 100.0 if value <= 0 else target / float(value) * 100
-    else:
-        attainment = 100.0 if target == 0 else float(value) / target * 100
-    return attainment < float(node.off_track_below)
+    if not isinstance(target, Target):
+        target = Target(value=float(target))
+    _, _, status, _ = rollup.judge(selectors.rollup_spec(node), float(value), target)
+    return status == rollup.OFF_TRACK
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Entry:
 
 
 def measurement_errors(
-    entry: Entry, *, membership: Membership, today: date, locked_months: frozenset[date], target: float | None
+    entry: Entry, *, membership: Membership, today: date, locked_months: frozenset[date], target: Target | float | None
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not can_enter(membership, entry.node):
@@ -154,7 +157,7 @@ def measurements_check(
 
     today = today or timezone.localdate()
     locks = locked_months(membership.organisation_id)
-    targets = selectors.period_targets([(e.node, e.period) for e in entries], membership.organisation)
+    targets = selectors.period_plan([(e.node, e.period) for e in entries], membership.organisation)
     row_errors = {}
     for index, entry in enumerate(entries):
         errors = measurement_errors(

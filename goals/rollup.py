@@ -321,44 +321,9 @@ class TreeRollup:
 
     # --- judging ---------------------------------------------------------------------------
 
-    def _judge(self, spec: NodeSpec, actual: float | None, target: schedules.Target):
-        """(attainment %, gap, status, reason) of a value against its target to date."""
-        if actual is None:
-            return None, None, NO_DATA, None
-        if target.is_range:
-            low, high = target.low, target.high
-            if low is not None and actual < low:
-                gap = actual - low
-            elif high is not None and actual > high:
-                gap = high - actual
-            else:
-                # Inside: the gap is the headroom to the nearer bound, positive like any good gap.
-                headroom = min(actual - low if low is not None else inf, high - actual if high is not None else inf)
-                return 100.0, headroom, ON_TRACK, _reason("in_range")
-            width = (high - low) if low is not None and high is not None and high > low else abs(low or high or 1)
-            attainment = max(0.0, 100.0 + gap / width * 100.0)
-            # Outside the range is never on track; the thresholds only say how far off it is.
-            status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
-            return attainment, gap, status, _reason("out_of_range")
-        if target.value is None:
-            return None, None, NO_DATA, _reason("no_target")
-        if spec.direction == "decrease":
-            gap = target.value - actual
-            attainment = 100.0 if actual <= 0 else target.value / actual * 100.0
-        else:
-            gap = actual - target.value
-            attainment = (100.0 if actual >= 0 else 0.0) if target.value == 0 else actual / target.value * 100.0
-        if target.value < 0:
-            # A ratio of two negatives reads backwards (a loss of ¥3M would "attain" 60% of a
-            # target loss of ¥5M); measure the gap in units of the target instead: 140%.
-            attainment = 100.0 + gap / -target.value * 100.0
-        status = self._status(spec, attainment)
-        return (
-            attainment,
-            gap,
-            status,
-            _reason("thresholds", at_risk_below=spec.at_risk_below, off_track_below=spec.off_track_below),
-        )
+    @staticmethod
+    def _judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
+        return judge(spec, actual, target)
 
     @staticmethod
     def _status(spec: NodeSpec, attainment: float) -> str:
@@ -415,6 +380,46 @@ class TreeRollup:
             "missing": [a.missing for a in assessed],
             "reason": [a.reason.as_dict() for a in assessed],
         }
+
+
+def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
+    """(attainment %, gap, status, reason) of a value against its target to date."""
+    if actual is None:
+        return None, None, NO_DATA, None
+    if target.is_range:
+        low, high = target.low, target.high
+        if low is not None and actual < low:
+            gap = actual - low
+        elif high is not None and actual > high:
+            gap = high - actual
+        else:
+            # Inside: the gap is the headroom to the nearer bound, positive like any good gap.
+            headroom = min(actual - low if low is not None else inf, high - actual if high is not None else inf)
+            return 100.0, headroom, ON_TRACK, _reason("in_range")
+        width = (high - low) if low is not None and high is not None and high > low else abs(low or high or 1)
+        attainment = max(0.0, 100.0 + gap / width * 100.0)
+        # Outside the range is never on track; the thresholds only say how far off it is.
+        status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
+        return attainment, gap, status, _reason("out_of_range")
+    if target.value is None:
+        return None, None, NO_DATA, _reason("no_target")
+    if spec.direction == "decrease":
+        gap = target.value - actual
+        attainment = 100.0 if actual <= 0 else target.value / actual * 100.0
+    else:
+        gap = actual - target.value
+        attainment = (100.0 if actual >= 0 else 0.0) if target.value == 0 else actual / target.value * 100.0
+    if target.value < 0:
+        # A ratio of two negatives reads backwards (a loss of ¥3M would "attain" 60% of a
+        # target loss of ¥5M); measure the gap in units of the target instead: 140%.
+        attainment = 100.0 + gap / -target.value * 100.0
+    status = TreeRollup._status(spec, attainment)
+    return (
+        attainment,
+        gap,
+        status,
+        _reason("thresholds", at_risk_below=spec.at_risk_below, off_track_below=spec.off_track_below),
+    )
 
 
 def _round(value: float | None, places: int = 6) -> float | None:

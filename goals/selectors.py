@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from goals import rollup, smart
+from goals import rollup, smart, targets
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, RollupSeries, RollupState, TargetOverride
 from goals.periods import period_end, period_start, period_starts
 
@@ -253,7 +253,7 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
     return out
 
 
-def _rollup_spec(node: Node) -> rollup.NodeSpec:
+def rollup_spec(node: Node) -> rollup.NodeSpec:
     def number(value):
         return None if value is None else float(value)
 
@@ -330,7 +330,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
     ):
         overrides[node_id][period] = float(value)
     engine = rollup.TreeRollup(
-        [_rollup_spec(n) for n in nodes],
+        [rollup_spec(n) for n in nodes],
         points,
         as_of=as_of or timezone.localdate(),
         fiscal_start_month=root.organisation.fiscal_year_start_month,
@@ -345,7 +345,12 @@ def tree_is_stale(node: Node) -> bool:
 
 
 def period_targets(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], float | None]:
-    """The scheduled target of each (node, period), overrides included."""
+    """The scheduled target value of each (node, period), overrides included."""
+    return {key: (plan.value if plan is not None else None) for key, plan in period_plan(pairs, organisation).items()}
+
+
+def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], targets.Target | None]:
+    """The scheduled target of each (node, period) — a value or a range — overrides included."""
     nodes = {node.pk: node for node, _ in pairs}
     overrides: dict[int, dict[date, float]] = defaultdict(dict)
     for node_id, period, value in TargetOverride.objects.filter(node_id__in=list(nodes)).values_list(
@@ -353,17 +358,13 @@ def period_targets(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tup
     ):
         overrides[node_id][period] = float(value)
     engine = rollup.TreeRollup(
-        [_rollup_spec(n) for n in nodes.values()],
+        [rollup_spec(n) for n in nodes.values()],
         {},
         as_of=timezone.localdate(),
         fiscal_start_month=organisation.fiscal_year_start_month,
         overrides=overrides,
     )
-    out = {}
-    for node, period in pairs:
-        target = engine.schedule(engine.specs[node.pk]).get(period)
-        out[(node.pk, period)] = target.value if target is not None else None
-    return out
+    return {(node.pk, period): engine.schedule(engine.specs[node.pk]).get(period) for node, period in pairs}
 
 
 REASONS = {
@@ -487,7 +488,7 @@ def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict
 def tree_engine_periods(node: Node) -> list[date]:
     """The starts of the node's periods over its window (a KSF's window is its ancestors')."""
     engine = rollup.TreeRollup(
-        [_rollup_spec(n) for n in node.get_ancestors(include_self=True)],
+        [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
         as_of=timezone.localdate(),
         fiscal_start_month=node.organisation.fiscal_year_start_month,
@@ -499,7 +500,7 @@ def node_target_plan(node: Node) -> list[dict]:
     """Each period's default (phased) target, its override if any, and the one in force."""
     overrides = {o.period_start: o for o in TargetOverride.objects.filter(node=node)}
     engine = rollup.TreeRollup(
-        [_rollup_spec(n) for n in node.get_ancestors(include_self=True)],
+        [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
         as_of=timezone.localdate(),
         fiscal_start_month=node.organisation.fiscal_year_start_month,

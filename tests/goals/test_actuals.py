@@ -308,3 +308,12 @@ def test_a_lock_is_per_organisation(manager, outsider, nodes):
     actuals.period_lock(membership=outsider.membership, month=NOVEMBER, today=TODAY)
     assert actuals.locked_months(manager.membership.organisation_id) == frozenset()
     save(manager.membership, nodes["appointments"], 48)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("10", True), ("85", False), ("96", False), ("120", True)])
+def test_off_track_judges_a_range_like_the_rollup(value, expected):
+    # "Stay within range": far outside is off track (a note is required), just outside at risk.
+    from goals.targets import Target
+
+    node = Node(direction="maintain", target_min=D("80"), target_max=D("95"), off_track_below=D("90"))
+    assert actuals.off_track(node, D(value), Target(low=80.0, high=95.0)) is expected
