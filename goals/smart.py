@@ -317,6 +317,16 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 % {"units": ", ".join(mismatched), "unit": node.unit or "—"},
                 "value_source",
             )
+    if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or source == "formula"):
+        # A rate summed over months reads as 60% for three months of 20%; a formula is applied
+        # to time-aggregated inputs, so its target to date must not be a sum either.
+        yield Finding(
+            "M",
+            Level.WARNING,
+            "M-rate-summed",
+            _("A rate or ratio is not added up over time: choose “average” or “last value”."),
+            "time_aggregation",
+        )
     if ctx.parent_value_source in AGGREGATING_SOURCES and (node.unit or "") != ctx.parent_unit:
         yield Finding(
             "M",

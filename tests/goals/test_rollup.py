@@ -578,6 +578,7 @@ def test_combining_children_of_different_units_is_a_definition_error(value_sourc
         indicator_type="leading",
         value_source=value_source,
         formula="",
+        time_aggregation="sum",
         rationale="More appointments give more chances to close.",
     )
     mixed = smart.NodeContext(parent_kind="ksf", child_units=("appointments", "calls"))
