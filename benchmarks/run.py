@@ -73,6 +73,34 @@ def _floor(tree_id: int) -> tuple[float, int]:
     return best, rows
 
 
+def _rebuild_parts(root_id: int) -> dict:
+    """The rebuild's stages timed one by one (what services.tree_rollup runs, in order)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from goals import selectors, services
+    from goals.models import Node
+
+    root = Node.objects.select_related("organisation").get(pk=root_id)
+    parts = {}
+    with services._cyclic_gc_paused():
+        began = time.perf_counter()
+        engine, nodes = selectors.tree_engine(root)
+        parts["load"] = time.perf_counter() - began
+        began = time.perf_counter()
+        series = [(n.pk, engine.series(n.pk)) for n in nodes]
+        parts["evaluate"] = time.perf_counter() - began
+        began = time.perf_counter()
+        documents = [(pk, services._series_json(s)) for pk, s in series]
+        parts["encode"] = time.perf_counter() - began
+    began = time.perf_counter()
+    with transaction.atomic():
+        services._series_upsert(documents, timezone.now())
+    parts["write"] = time.perf_counter() - began
+    parts["megabytes"] = sum(len(d) for _, d in documents) / 1e6
+    return parts
+
+
 def _statements(root_id: int) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -230,6 +258,9 @@ def measure(args) -> dict:
     out.update(rebuild_first_seconds=first, rebuild_best_seconds=best, rebuild_median_seconds=median(times))
     say(f"full rebuild: first {first:.2f} s, then best {best:.2f} s / median {median(times):.2f} s")
 
+    out["parts"] = _rebuild_parts(big.root.pk)
+    say("stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["parts"].items()))
+
     out["statements_big"] = _statements(big.root.pk)
     small = tree_generate(organisation=organisation, nodes=args.small_nodes, periods=args.periods, depth=6)
     out["small_nodes"] = small.nodes
@@ -373,6 +404,13 @@ def report(results: list[dict], machine: dict, today: date) -> str:
         "full rebuild, re-run (upserts): best / median",
         lambda r: f"**{r['rebuild_best_seconds']:.2f} s** / {r['rebuild_median_seconds']:.2f} s",
     )
+    row(
+        "rebuild stages: load / evaluate / encode JSON / write",
+        lambda r: (
+            " / ".join(f"{r['parts'][k]:.1f}" for k in ("load", "evaluate", "encode", "write"))
+            + f" s ({r['parts']['megabytes']:.0f} MB of JSON)"
+        ),
+    )
     row("rebuild ÷ floor (goal ≤ 3)", lambda r: f"{summarise(r)['rebuild_over_floor']:.1f}×")
     row("target: rebuild ≤ 2 s", lambda r: "met" if r["rebuild_best_seconds"] <= 2 else "**not met**")
     row(
@@ -401,7 +439,37 @@ def report(results: list[dict], machine: dict, today: date) -> str:
         "- The baseline computes values only (no targets or statuses), one query per node and period; it is timed",
         "  on whole KPI subtrees for a spread of months and extrapolated to every node and period.",
         "- The incremental figure is the task (`goals.tasks.rollup_tree`) run in-process after one actual of a",
-        "  deepest leaf changed; the KGI's stored series shows the new value afterwards.",
+        "  deepest leaf changed, whose ancestors all sum; the KGI's stored series moves by exactly the change. Every",
+        "  run is a full rebuild of the tree today, so it costs what the rebuild of that tree costs.",
+        "",
+        "## Profile (cProfile) and what was changed",
+        "",
+        "Evaluating the tree is most of the time: `goals.rollup.TreeRollup` assesses every node for every period",
+        "through the same general code that answers any window (a quarter, a year, a custom range), about 30",
+        "Python calls and 15 small objects per node and period. The changes below keep every stored number",
+        "identical (tests/goals/test_tree_rebuild.py compares them with the engine and with the filters they replace):",
+        "",
+        "- rollup.py: a window's actuals and targets were found by filtering and sorting all of the node's",
+        "  periods for every window (quadratic in the periods); they are now sorted once per node and cut by",
+        "  bisection. Period lists, period ends and expected periods are cached; `series()` builds its columns",
+        "  with comprehensions.",
+        "- services.tree_rollup: Python's cyclic garbage collector is paused while the rebuild allocates its",
+        "  millions of acyclic objects (about 30%); each series is encoded to JSON once (compact, no circularity",
+        "  check) and all rows are upserted by one `executemany` instead of `bulk_create` batches of 333 model",
+        "  instances (the statement count no longer grows with the tree; on PostgreSQL an `unnest` of arrays",
+        "  measured 3× slower than the pipelined `executemany`).",
+        "- selectors.tree_engine: actuals are read in one query over the tree (not an `IN` list of every node id)",
+        "  as floats cast by the database, with rows read raw and each period parsed once — half the load time,",
+        "  same floats (large values on SQLite are re-rounded as Django's DecimalField reader does).",
+        "- Together: the first measurement of the 10,000-node rebuild, before these changes, took 74 s on SQLite",
+        "  (on a busier machine); 60 months of a 2,000-node tree went from 13.9 s to 6.2 s of evaluation.",
+        "",
+        "What the 2 s goal would take: evaluating each node's whole series column by column (one pass per node",
+        "over its periods, children's columns combined element-wise) instead of one general assessment per",
+        "node and period, and storing less per period (the reason as a code, not a dictionary: reasons are",
+        "nearly half of the JSON). On PostgreSQL, `lz4` compression of the `series` column saves about 1.5 s of the write.",
+        "The incremental goal needs the task to know which actual changed: then only the windows containing",
+        "that period, and only its ancestors' rows, need recomputing and writing.",
         "",
     ]
     return "\n".join(lines)
@@ -413,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--periods", type=int, default=60)
     parser.add_argument("--small-nodes", type=int, default=1_000, help="second size for the statement count")
     parser.add_argument("--team-nodes", type=int, default=300, help="the depth-6 tree of the incremental case")
-    parser.add_argument("--repeat", type=int, default=3, help="re-runs of the rebuild")
+    parser.add_argument("--repeat", type=int, default=2, help="re-runs of the rebuild")
     parser.add_argument("--baseline-budget", type=float, default=20.0, help="seconds to sample the baseline")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)

@@ -454,29 +454,22 @@ def _series_json(series: dict) -> str:
 
 
 def _series_upsert(documents: list[tuple[int, str]], computed_at) -> None:
-    """Insert or replace the series of every node in one statement, whatever the tree's size.
+    """Insert or replace the series of every node with one statement, whatever the tree's size.
 
-    What ``RollupSeries.objects.bulk_create(update_conflicts=True)`` does, without building a
-    model instance per node and without its batches (SQLite's allow 333 rows, so their number grew
-    with the tree): PostgreSQL receives the rows as two arrays; SQLite runs one prepared statement
-    over them in-process (``executemany``: one statement, no round trips).
+    What ``RollupSeries.objects.bulk_create(update_conflicts=True)`` did, without a model instance
+    and a second JSON encoding per node and without its batches (SQLite's take 333 rows, so their
+    number grew with the tree): one prepared statement run over all rows (``executemany``), in
+    process on SQLite and pipelined by psycopg on PostgreSQL. Sending the rows to PostgreSQL as two
+    arrays for one ``INSERT … SELECT FROM unnest(…)`` measured three times slower.
     """
     table = connection.ops.quote_name(RollupSeries._meta.db_table)
-    upsert = "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at"
+    computed_at = connection.ops.adapt_datetimefield_value(computed_at)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} (node_id, series, computed_at) "  # noqa: S608 (no user input)
-                f"SELECT node_id, series::jsonb, %s FROM unnest(%s::bigint[], %s::text[]) AS r(node_id, series) "
-                f"{upsert}",
-                [computed_at, [pk for pk, _ in documents], [document for _, document in documents]],
-            )
-        else:
-            at = connection.ops.adapt_datetimefield_value(computed_at)
-            cursor.executemany(
-                f"INSERT INTO {table} (node_id, series, computed_at) VALUES (%s, %s, %s) {upsert}",  # noqa: S608
-                [(pk, document, at) for pk, document in documents],
-            )
+        cursor.executemany(
+            f"INSERT INTO {table} (node_id, series, computed_at) VALUES (%s, %s, %s) "  # noqa: S608 (no user input)
+            "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at",
+            [(pk, document, computed_at) for pk, document in documents],
+        )
 
 
 def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:

@@ -80,16 +80,33 @@ class GeneratedTree:
 
 
 def fanouts(nodes: int, depth: int) -> list[int]:
-    """Children per node at each level (KGI first): sub-KPI levels branch as little as fills ``nodes``."""
+    """Children per node at each level (the KGI's first). Sub-KPI levels widen from the top, one
+    level at a time, while the levels above the deepest stay under ``nodes``: the tree is as deep
+    as asked and its deepest level is filled only as far as ``nodes`` goes."""
     fixed = [KSFS_PER_KGI, KPIS_PER_KSF][: max(depth, 0)]
-    sub_levels = depth - len(fixed)
-    if sub_levels <= 0:
-        return fixed
-    kpis = KSFS_PER_KGI * KPIS_PER_KSF
-    branching = 1
-    while 1 + KSFS_PER_KGI + kpis + kpis * sum(branching**k for k in range(1, sub_levels + 1)) < nodes:
-        branching += 1
-    return fixed + [branching] * sub_levels
+    branching = [1] * max(depth - len(fixed), 0)
+
+    def total(levels: list[int]) -> int:
+        count, width = 1, 1
+        for fanout in levels:
+            width *= fanout
+            count += width
+        return count
+
+    widened = True
+    while widened and total(fixed + branching) < nodes:
+        widened = False
+        for level in range(len(branching)):
+            wider = branching.copy()
+            wider[level] += 1
+            # Widening the deepest level is always allowed; a level above it only while the
+            # levels above the deepest stay under ``nodes`` (else the deepest would stay empty).
+            if level < len(branching) - 1 and total(fixed + wider[:-1]) >= nodes:
+                continue
+            branching, widened = wider, True
+            if total(fixed + branching) >= nodes:
+                break
+    return fixed + branching
 
 
 def plan_tree(*, nodes: int, depth: int = 6, seed: int = 1) -> list[PlannedNode]:
