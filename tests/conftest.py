@@ -33,6 +33,15 @@ def fast_password_hashing(request, settings):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def eager_rollups(monkeypatch):
+    """Run rollup tasks in-process right after the commit, as the embedded default does — also
+    in the CI pass where REDIS_URL is set and no worker is running."""
+    from kpitree.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
 def _user(username: str, organisation: Organisation, role: str):
     user = get_user_model().objects.create_user(
         username=username, password="pw-" + username, first_name=username.title()

@@ -25,7 +25,7 @@ def demo(db):
     call_command("seed_demo", today=timezone.localdate(), stdout=open("/dev/null", "w"))
 
 
-def test_member_enters_this_months_actual(page, demo):
+def test_member_enters_this_months_actual(eager_rollups, page, demo):
     appointments = Node.objects.get(code="appointments", tree_id=Node.objects.get(code="revenue", level=0).tree_id)
     this_month = timezone.localdate().replace(day=1)
     target = selectors.period_targets([(appointments, this_month)], appointments.organisation)[

@@ -43,7 +43,7 @@ def target(node: Node, period: date) -> float:
 # --- the happy path ------------------------------------------------------------------------------
 
 
-def test_member_logs_an_actual_for_a_kpi_they_own(member, nodes, django_capture_on_commit_callbacks):
+def test_member_logs_an_actual_for_a_kpi_they_own(eager_rollups, member, nodes, django_capture_on_commit_callbacks):
     appointments = nodes["appointments"]
     # The run the tree's creation asked for (on_commit does not fire inside a test transaction).
     tasks.rollup_tree(nodes["revenue"].pk)

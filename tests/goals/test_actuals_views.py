@@ -217,7 +217,7 @@ def test_saving_an_actual_redirects_back_with_a_message(member_client, member, n
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_message_shows_the_new_status_once_rolled_up(member_client, nodes, this_month):
+def test_the_message_shows_the_new_status_once_rolled_up(eager_rollups, member_client, nodes, this_month):
     # Outside a test transaction on_commit fires and eager Celery rolls the tree up at once.
     appointments = nodes["appointments"]
     value = str(round(target(appointments, this_month)))
