@@ -151,6 +151,20 @@ def _output(nodes: list[Node]) -> list[dict]:
     return NodeOutputSerializer(nodes, many=True, context={"reports": _reports_for(nodes)}).data
 
 
+def _page_of(name: str, item_serializer):
+    """The limit/offset page envelope, spelled out: an APIView's pagination is invisible to
+    drf-spectacular."""
+    return inline_serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item_serializer(many=True),
+        },
+    )
+
+
 class NodeListCreateApi(OrganisationApi):
     @extend_schema(
         operation_id="nodes_list",
@@ -161,16 +175,7 @@ class NodeListCreateApi(OrganisationApi):
             OpenApiParameter("limit", int, description="page size"),
             OpenApiParameter("offset", int, description="index of the first node of the page"),
         ],
-        # An APIView's pagination is invisible to drf-spectacular, so the envelope is spelled out.
-        responses=inline_serializer(
-            "PaginatedNodeOutputList",
-            {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": NodeOutputSerializer(many=True),
-            },
-        ),
+        responses=_page_of("PaginatedNodeOutputList", NodeOutputSerializer),
     )
     def get(self, request):
         nodes = selectors.nodes_of(self.membership).order_by("tree_id", "lft")
@@ -384,15 +389,7 @@ class MeasurementListCreateApi(OrganisationApi):
             OpenApiParameter("limit", int, description="page size"),
             OpenApiParameter("offset", int, description="index of the first actual of the page"),
         ],
-        responses=inline_serializer(
-            "PaginatedMeasurementOutputList",
-            {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": MeasurementOutputSerializer(many=True),
-            },
-        ),
+        responses=_page_of("PaginatedMeasurementOutputList", MeasurementOutputSerializer),
     )
     def get(self, request):
         params = request.query_params
