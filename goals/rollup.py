@@ -360,25 +360,43 @@ class TreeRollup:
 
     # --- whole series ----------------------------------------------------------------------
 
-    def series(self, node_id: int) -> dict[str, list]:
-        """The node's assessment for each of its periods, as column arrays (for storage)."""
+    def series(self, node_id: int) -> dict:
+        """What the rollup stores for a node (docs/rollup.md, "Stored results").
+
+        The node's assessment for each of its periods, as column arrays, and the same columns
+        for each fiscal quarter (``quarter``) and fiscal year (``year``) overlapping its window:
+        the windows the dashboards offer, each judged against its target to date. Numbers are
+        stored unrounded, so an incremental run that reads siblings from storage combines
+        exactly what a full rebuild would.
+        """
         spec = self.specs[node_id]
         starts, frequency, end = self.periods(spec), spec.frequency, self._period_end
-        assessed = [self.assess(node_id, start, end(start, frequency)) for start in starts]
+        document = self._columns(node_id, [(start, end(start, frequency)) for start in starts])
+        document["as_of"] = self.as_of.isoformat()
+        for name, window in (("quarter", "quarterly"), ("year", "yearly")):
+            bounds = [(s, end(s, window)) for s in self._window_starts(spec, window)]
+            document[name] = self._columns(node_id, bounds)
+        return document
+
+    def _window_starts(self, spec: NodeSpec, frequency: str) -> list[date]:
+        if spec.start is None or spec.deadline is None:
+            return []
+        return self._period_starts(spec.start, spec.deadline, frequency)
+
+    def _columns(self, node_id: int, windows: Sequence[tuple[date, date]]) -> dict[str, list]:
+        assessed = [self.assess(node_id, first, last) for first, last in windows]
         targets = [a.target for a in assessed]
-        # Column by column with comprehensions and round() inlined: a whole-tree rebuild runs
-        # this for every node and period (see benchmarks/), so it avoids a call per value.
         return {
-            "period": [start.isoformat() for start in starts],
-            "actual": [None if a.actual is None else round(a.actual, 6) for a in assessed],
-            "target": [None if t.value is None else round(t.value, 6) for t in targets],
-            "low": [None if t.low is None else round(t.low, 6) for t in targets],
-            "high": [None if t.high is None else round(t.high, 6) for t in targets],
-            "attainment": [None if a.attainment is None else round(a.attainment, 2) for a in assessed],
-            "gap": [None if a.gap is None else round(a.gap, 6) for a in assessed],
+            "period": [first.isoformat() for first, _ in windows],
+            "actual": [a.actual for a in assessed],
+            "target": [t.value for t in targets],
+            "low": [t.low for t in targets],
+            "high": [t.high for t in targets],
+            "attainment": [a.attainment for a in assessed],
+            "gap": [a.gap for a in assessed],
             "status": [a.status for a in assessed],
             "missing": [a.missing for a in assessed],
-            "reason": [a.reason.as_dict() for a in assessed],
+            "reason": [a.reason.code for a in assessed],
         }
 
 
