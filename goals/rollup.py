@@ -26,7 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
 from math import inf
 
 from goals import formula as formulas
@@ -282,14 +281,13 @@ class TreeRollup:
             absent = sorted(code for code in parsed.codes if values.get(code) is None)
             if absent:
                 return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
-            try:
-                value = formulas.evaluate(parsed, {c: Decimal(repr(v)) for c, v in values.items() if v is not None})
-            except formulas.DivisionByZeroError:
+            # The same arithmetic as the columnar rebuild (goals.rollup_columns): one window is a
+            # column of one.
+            result, by_zero = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
+            if by_zero[0]:
                 # A code, not the message: the reason is stored and translated when shown.
                 return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
-            except formulas.FormulaError as error:
-                return None, missing, _reason("formula_error", error=str(error)), inputs
-            return float(value), missing, _reason("formula", formula=spec.formula), inputs
+            return float(result[0]), missing, _reason("formula", formula=spec.formula), inputs
         present = [(child, a.actual) for child, a in assessed if a.actual is not None]
         if not present:
             return None, missing, _reason("no_inputs", children=len(children)), inputs
@@ -438,10 +436,6 @@ def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
         status,
         _reason("thresholds", at_risk_below=spec.at_risk_below, off_track_below=spec.off_track_below),
     )
-
-
-def _round(value: float | None, places: int = 6) -> float | None:
-    return None if value is None else round(value, places)
 
 
 def worst_status(statuses: Iterable[str]) -> str:

@@ -12,7 +12,6 @@ open transactions IMMEDIATE).
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Mapping
 from contextlib import contextmanager
 from datetime import date
@@ -24,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import library, rollup_jobs, selectors, smart
+from goals import library, rollup_columns, rollup_jobs, selectors, smart
 from goals.models import (
     Kind,
     Measurement,
@@ -447,12 +446,6 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
-def _series_json(series: dict) -> str:
-    # Encoded once here rather than by the JSONField row by row; compact, and no check for
-    # circular references (a series is plain lists and dicts).
-    return json.dumps(series, separators=(",", ":"), check_circular=False)
-
-
 def _series_upsert(documents: list[tuple[int, str]], computed_at) -> None:
     """Insert or replace the series of every node with one statement, whatever the tree's size.
 
@@ -488,7 +481,7 @@ def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:
     with _cyclic_gc_paused():
         engine, nodes = selectors.tree_engine(root, as_of=as_of)
         computed_at = timezone.now()
-        documents = [(n.pk, _series_json(engine.series(n.pk))) for n in nodes]
+        documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
     with transaction.atomic():
         _series_upsert(documents, computed_at)
         RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at)

@@ -497,8 +497,9 @@ def test_series_is_one_column_per_figure_and_one_row_per_period():
 
     series = rollup.series(1)
 
-    assert list(series) == SERIES_KEYS
-    assert {len(column) for column in series.values()} == {12}
+    assert list(series) == [*SERIES_KEYS, "as_of", "quarter", "year"]
+    assert series["as_of"] == "2026-08-20"
+    assert {len(series[key]) for key in SERIES_KEYS} == {12}
     assert series["period"][:3] == ["2026-04-01", "2026-05-01", "2026-06-01"]
     assert series["period"][-1] == "2027-03-01"
     assert series["actual"][:6] == [10, 9, 8.5, None, 12, None]
@@ -510,8 +511,18 @@ def test_series_is_one_column_per_figure_and_one_row_per_period():
     assert series["status"][5:] == [NO_DATA] * 7
     # July is missing; September has not started by 20 August, so it is not.
     assert series["missing"] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
-    assert series["reason"][3] == {"code": "no_actual", "missing": 1}
-    assert series["reason"][0]["code"] == "thresholds"
+    assert series["reason"][3] == "no_actual"
+    assert series["reason"][0] == "thresholds"
+    # The fiscal quarters and the fiscal year, each to date: Q2 is July (missing) and August;
+    # its target to date is July's and August's (September has not started).
+    quarter = series["quarter"]
+    assert quarter["period"] == ["2026-04-01", "2026-07-01", "2026-10-01", "2027-01-01"]
+    assert quarter["actual"] == [27.5, 12, None, None]
+    assert quarter["target"] == [30.0, 20.0, 30.0, 30.0]
+    assert quarter["missing"] == [0, 1, 0, 0]
+    assert quarter["status"][:2] == [AT_RISK, OFF_TRACK]
+    assert series["year"]["actual"] == [39.5]
+    assert series["year"]["target"] == [50.0]
     # It is stored as JSON as it is.
     assert json.loads(json.dumps(series)) == series
 
