@@ -182,7 +182,8 @@ def measurements_upsert_bulk(
         raise RowErrors(row_errors)
     saved = [_save(entry, membership.user) for entry in entries]
     for tree_id in sorted({e.node.tree_id for e in entries}):
-        rollup_jobs.request_rollup(tree_id=tree_id)
+        changed = [e.node.pk for e in entries if e.node.tree_id == tree_id]
+        rollup_jobs.request_rollup(tree_id=tree_id, node_ids=changed)
     return saved
 
 

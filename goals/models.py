@@ -344,6 +344,20 @@ class RollupState(models.Model):
         return f"tree {self.root_id}: {'stale' if self.stale_since else 'fresh'}"
 
 
+class RollupChange(models.Model):
+    """A change a tree's next rollup must cover: an actual of ``node`` (then only the node and
+    its ancestors are recomputed) or, with no node, anything else (a full rebuild). Rows are only
+    inserted by a save and deleted by the run that covered them, so concurrent saves never
+    contend for one row."""
+
+    root = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"tree {self.root_id}: {'actual of ' + str(self.node_id) if self.node_id else 'full rebuild'}"
+
+
 class RollupSeries(models.Model):
     """A node's rollup for every one of its periods, written only by goals.rollup.
 

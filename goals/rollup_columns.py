@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import numpy as np
+import orjson
 
 from goals import formula as formulas
 from goals.periods import period_end, period_start
@@ -125,6 +126,17 @@ class ColumnarRollup:
             # A period's override on a node without a target mixes known and unknown targets:
             # a case the columns do not model (TreeRollup does).
             if self.engine.overrides.get(spec.id) and not spec.has_number:
+                return False
+        return True
+
+    def aligned(self, documents: Iterable[Mapping]) -> bool:
+        """Whether stored documents are on this tree's grids and of the same day."""
+        grids = self._grids()
+        as_of = self.engine.as_of.isoformat()
+        for document in documents:
+            if document.get("as_of") != as_of or document.get("period") != grids["period"].labels:
+                return False
+            if any(document.get(name, {}).get("period") != grids[name].labels for name in GRIDS):
                 return False
         return True
 
@@ -456,16 +468,16 @@ class ColumnarRollup:
         rows = list(rows)
         if not rows:
             return []
-        status_names = np.array([json.dumps(STATUS_NAMES[code]) for code in (-1, 0, 1, 2)], dtype=object)
-        reason_names = np.array([json.dumps(code) for code in REASONS], dtype=object)
+        status_names = np.array([STATUS_NAMES[code] for code in (-1, 0, 1, 2)], dtype=object)
+        reason_names = np.array(REASONS, dtype=object)
         fragments: dict[str, list[str]] = {}
         for name, grid in grids.items():
             out = results[name]
-            encoded = {}
+            encoded: dict[str, list[str]] = {}
             for column in ("actual", "target", "low", "high", "attainment", "gap", "missing"):
                 encoded[column] = _rows_json(getattr(out, column)[rows])
-            encoded["status"] = [",".join(r) for r in status_names[out.status[rows].astype(np.int64) + 1].tolist()]
-            encoded["reason"] = [",".join(r) for r in reason_names[out.reason[rows].astype(np.int64)].tolist()]
+            encoded["status"] = _rows_json(status_names[out.status[rows].astype(np.int64) + 1])
+            encoded["reason"] = _rows_json(reason_names[out.reason[rows].astype(np.int64)])
             period = json.dumps(grid.labels, separators=(",", ":"))
             parts = []
             for n in range(len(rows)):
@@ -479,7 +491,7 @@ class ColumnarRollup:
                 f'{{{fragments["period"][n]},"as_of":{as_of},'
                 f'"quarter":{{{fragments["quarter"][n]}}},"year":{{{fragments["year"][n]}}}}}'
             )
-            documents.append((self.ids[i], document.replace("NaN", "null")))
+            documents.append((self.ids[i], document))
         return documents
 
 
@@ -495,10 +507,14 @@ def _sum(matrix: np.ndarray, starts: np.ndarray, sizes: Sequence[int]) -> np.nda
 
 
 def _rows_json(matrix: np.ndarray) -> list[str]:
-    """Each row of a matrix as the inside of a JSON array (NaN is replaced by null later)."""
+    """Each row of a matrix as the inside of a JSON array, NaN as null. orjson writes the
+    shortest repr of each float, as json.dumps does, at a fraction of its cost."""
     if matrix.shape[1] == 0:
         return [""] * matrix.shape[0]
-    text = json.dumps(matrix.tolist(), separators=(",", ":"))
+    if matrix.dtype == object:
+        text = orjson.dumps(matrix.tolist()).decode()
+    else:
+        text = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY).decode()
     return text[2:-2].split("],[")
 
 

@@ -10,20 +10,30 @@ run re-enqueues itself when a request arrived after it started.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import date, datetime, time
 
 from django.db import transaction
 from django.utils import timezone
 
-from goals.models import Node, RollupState
+from goals.models import Node, RollupChange, RollupState
 
 logger = logging.getLogger(__name__)
 
 
-def request_rollup(*, tree_id: int) -> None:
-    """Mark the tree stale and, if no run is pending, enqueue one when the transaction commits."""
+def request_rollup(*, tree_id: int, node_ids: Sequence[int] = ()) -> None:
+    """Mark the tree stale and, if no run is pending, enqueue one when the transaction commits.
+
+    ``node_ids``: the nodes whose actuals changed — the run then recomputes only them and their
+    ancestors. Without them (a definition, target or structure change) the run rebuilds the tree.
+    """
     root_id = Node.objects.filter(tree_id=tree_id, level=0).values_list("pk", flat=True).first()
     if root_id is None:
         return
+    RollupChange.objects.bulk_create(
+        [RollupChange(root_id=root_id, node_id=node_id) for node_id in sorted(set(node_ids))]
+        or [RollupChange(root_id=root_id)]
+    )
     now = timezone.now()
     state, _ = RollupState.objects.get_or_create(root_id=root_id)
     became_stale = RollupState.objects.filter(pk=state.pk, stale_since__isnull=True).update(
@@ -48,3 +58,18 @@ def enqueue(root_id: int) -> bool:
         )
         return False
     return True
+
+
+def request_outdated(*, today: date) -> int:
+    """Ask for a rollup of every tree last computed before ``today``: figures "to date" (the
+    target to date, the periods that should have an actual by now) move with the calendar even
+    when nobody enters anything. Returns how many trees were asked for."""
+    midnight = timezone.make_aware(datetime.combine(today, time.min))
+    tree_ids = list(
+        RollupState.objects.filter(computed_at__lt=midnight, stale_since__isnull=True).values_list(
+            "root__tree_id", flat=True
+        )
+    )
+    for tree_id in tree_ids:
+        request_rollup(tree_id=tree_id)
+    return len(tree_ids)

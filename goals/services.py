@@ -30,6 +30,7 @@ from goals.models import (
     Membership,
     Node,
     Organisation,
+    RollupChange,
     RollupSeries,
     RollupState,
     TargetOverride,
@@ -465,8 +466,13 @@ def _series_upsert(documents: list[tuple[int, str]], computed_at) -> None:
         )
 
 
-def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:
-    """Recompute and upsert the rollup series of every active node of a tree.
+# Above this many changed nodes a run rebuilds the tree: their ancestors are most of it anyway.
+INCREMENTAL_MAX_NODES = 50
+
+
+def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) -> bool:
+    """Recompute and upsert the rollup series of a tree: of every active node, or — when only
+    actuals changed since the last run — of the nodes whose actuals changed and their ancestors.
 
     Returns True when another request arrived while this ran (the caller runs again).
     """
@@ -478,17 +484,39 @@ def tree_rollup(*, root_id: int, as_of: date | None = None) -> bool:
     # commits only after the data was read: the tree would be marked fresh without its actual.
     state, _ = RollupState.objects.get_or_create(root_id=root_id)
     covered = state.requested_at
+    changes = list(RollupChange.objects.filter(root_id=root_id).values_list("pk", "node_id"))
+    as_of = as_of or timezone.localdate()
     with _cyclic_gc_paused():
-        engine, nodes = selectors.tree_engine(root, as_of=as_of)
+        documents = None
+        changed = {node_id for _, node_id in changes}
+        if not full and changes and None not in changed and len(changed) <= INCREMENTAL_MAX_NODES:
+            documents = _documents_around(root, changed, as_of=as_of)
+        if documents is None:
+            engine, nodes = selectors.tree_engine(root, as_of=as_of)
+            documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
         computed_at = timezone.now()
-        documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
     with transaction.atomic():
         _series_upsert(documents, computed_at)
+        # Only the rows read above: a save committed since then keeps its row for the next run.
+        RollupChange.objects.filter(pk__in=[pk for pk, _ in changes]).delete()
         RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at)
         # Fresh again only if no request came after the one read above (any later request
         # changes requested_at; on PostgreSQL this waits for an uncommitted one and re-checks).
         cleared = RollupState.objects.filter(pk=state.pk, requested_at=covered).update(stale_since=None)
     return not cleared
+
+
+def _documents_around(root: Node, node_ids: set[int], *, as_of: date) -> list[tuple[int, str]] | None:
+    """The documents of the changed nodes and their ancestors, the other nodes read from storage;
+    None when the tree needs a full rebuild (not on one grid, stored results from another day…)."""
+    loaded = selectors.tree_engine_around(root, sorted(node_ids), as_of=as_of)
+    if loaded is None:
+        return None
+    engine, ids, recompute, stored = loaded
+    columnar = rollup_columns.ColumnarRollup(engine, ids)
+    if not columnar.applies() or not columnar.aligned(stored.values()):
+        return None
+    return columnar.documents(only=recompute, stored=stored)
 
 
 def _check_reason(reason: str) -> str:

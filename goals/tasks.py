@@ -8,6 +8,7 @@ import time
 
 from celery import shared_task
 from django.db import DatabaseError
+from django.utils import timezone
 
 from goals import rollup_jobs, services
 from goals.models import RollupState
@@ -48,3 +49,9 @@ def sweep_stale_trees() -> int:
     for root_id in stale:
         rollup_jobs.enqueue(root_id)
     return len(stale)
+
+
+@shared_task
+def refresh_outdated_trees() -> int:
+    """Beat: recompute trees whose stored figures are of an earlier day."""
+    return rollup_jobs.request_outdated(today=timezone.localdate())

@@ -171,6 +171,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Recompute trees left stale (e.g. actuals saved while the broker was down).
     "sweep-stale-trees": {"task": "goals.tasks.sweep_stale_trees", "schedule": env_int("ROLLUP_SWEEP_SECONDS", 60)},
+    # Figures "to date" move with the calendar: a tree computed yesterday is recomputed today.
+    "refresh-outdated-trees": {"task": "goals.tasks.refresh_outdated_trees", "schedule": 3600},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
