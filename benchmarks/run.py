@@ -177,7 +177,7 @@ def _incremental(root, repeat: int) -> dict:
     from django.utils import timezone
 
     from goals import tasks
-    from goals.models import Measurement, Node, RollupSeries, RollupState
+    from goals.models import Measurement, Node, RollupChange, RollupSeries, RollupState
 
     def kgi_actual(period: date) -> float:
         series = RollupSeries.objects.get(node=root).series
@@ -204,6 +204,7 @@ def _incremental(root, repeat: int) -> dict:
         # The save (request_rollup marks the tree stale; a worker then runs the task): the save
         # is not timed, the task is.
         Measurement.objects.filter(pk=latest.pk).update(value=latest.value + 1000 * attempt)
+        RollupChange.objects.create(root=root, node=leaf)
         RollupState.objects.filter(root=root).update(stale_since=timezone.now(), requested_at=timezone.now())
         began = time.perf_counter()
         tasks.rollup_tree.apply(args=[root.pk]).get()
