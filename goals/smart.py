@@ -317,6 +317,15 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 % {"units": ", ".join(mismatched), "unit": node.unit or "—"},
                 "value_source",
             )
+    at_risk, off_track = getattr(node, "at_risk_below", None), getattr(node, "off_track_below", None)
+    if at_risk is not None and off_track is not None and off_track > at_risk:
+        yield Finding(
+            "M",
+            Level.ERROR,
+            "M-thresholds",
+            _("“Off track below” must not be above “at risk below”: a KPI is at risk before it is off track."),
+            "off_track_below",
+        )
     if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or source == "formula"):
         # A rate summed over months reads as 60% for three months of 20%; a formula is applied
         # to time-aggregated inputs, so its target to date must not be a sum either.

@@ -290,6 +290,20 @@ CASES = [
         set(),
     ),
     (
+        "M-thresholds",
+        GOOD_KPI,
+        KPI_CONTEXT,
+        {"at_risk_below": Decimal("90"), "off_track_below": Decimal("95")},
+        {("M-thresholds", ERROR, "off_track_below")},
+    ),
+    (
+        "M-thresholds, equal thresholds pass (no at-risk band)",
+        GOOD_KPI,
+        KPI_CONTEXT,
+        {"at_risk_below": Decimal("90"), "off_track_below": Decimal("90")},
+        set(),
+    ),
+    (
         "M-rate-summed",
         GOOD_KPI,
         KPI_CONTEXT,
@@ -559,7 +573,7 @@ def test_every_rule_id_is_covered():
     assert covered == {
         "S-name", "S-owner", "S-vague-phrase", "S-number", "S-period",
         "M-range", "M-range-order", "M-target", "M-unit", "M-baseline", "M-formula", "M-formula-codes",
-        "M-no-inputs", "M-unit-mismatch", "M-unit-parent", "M-rate-summed",
+        "M-no-inputs", "M-unit-mismatch", "M-unit-parent", "M-rate-summed", "M-thresholds",
         "A-direction", "A-history", "A-stretch",
         "R-parent", "R-too-many-kpis", "R-link",
         "T-order", "T-deadline", "T-start", "T-after-parent",
