@@ -66,6 +66,7 @@ class Grid:
         self.labels = [d.isoformat() for d in labels]
         self.bounds = list(bounds)
         self.width = len(self.bounds)
+        self.unit = all(hi - lo == 1 for lo, hi in self.bounds)
 
 
 class Columns:
@@ -143,6 +144,11 @@ class ColumnarRollup:
     # --- the grids ----------------------------------------------------------------------------
 
     def _grids(self) -> dict[str, Grid]:
+        if getattr(self, "_grid_cache", None) is None:
+            self._grid_cache = self._make_grids()
+        return self._grid_cache
+
+    def _make_grids(self) -> dict[str, Grid]:
         spec = self.specs[0]
         periods = self.engine.periods(spec)
         grids = {"period": Grid(periods, [(i, i + 1) for i in range(len(periods))])}
@@ -218,7 +224,12 @@ class ColumnarRollup:
         actual = np.full((len(rows), grid.width), np.nan)
         count = np.zeros((len(rows), grid.width), dtype=np.int64)
         missing = np.zeros((len(rows), grid.width), dtype=np.int64)
-        for j, (lo, hi) in enumerate(grid.bounds):
+        if grid.unit:
+            # One period per window: sum() and an average of one add it to zero; last is itself.
+            actual = np.where(is_sum | is_average, values + 0.0, values)
+            count = present.astype(np.int64)
+            missing = (self.expected & ~present).astype(np.int64)
+        for j, (lo, hi) in enumerate([] if grid.unit else grid.bounds):
             total = np.zeros(len(rows))
             last = np.full(len(rows), np.nan)
             seen = np.zeros(len(rows), dtype=np.int64)
@@ -245,6 +256,10 @@ class ColumnarRollup:
         """The target to date of each window: its periods started by ``as_of`` (all if none)."""
         aggregation = np.array([s.time_aggregation for s in self.specs])
         is_sum, is_average = aggregation == "sum", aggregation == "average"
+        if grid.unit:
+            out.target[:] = np.where((is_sum | is_average)[:, None], self.plan_value + 0.0, self.plan_value)
+            out.low[:], out.high[:] = self.plan_low, self.plan_high
+            return
         for j, (lo, hi) in enumerate(grid.bounds):
             columns = [k for k in range(lo, hi) if self.started[k]] or list(range(lo, hi))
             if not columns:
@@ -420,6 +435,8 @@ class ColumnarRollup:
         numbered = np.array([s.has_number for s in self.specs])
         for level in range(int(self.depth.max(initial=0)), -1, -1):
             here = chosen & (self.depth == level)
+            if not here.any():
+                continue
             computed = np.flatnonzero(here & ~manual)
             formula_rows = [i for i in computed if self.specs[i].value_source == "formula"]
             self._combine([i for i in computed if self.specs[i].value_source != "formula"], out)
