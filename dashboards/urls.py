@@ -10,4 +10,5 @@ urlpatterns = [
     path("executive/", views.executive_home, name="executive"),
     path("manager/", views.manager_home, name="manager"),
     path("member/", views.member_home, name="member"),
+    path("trees/<int:pk>/report/", views.monthly_report, name="monthly_report"),
 ]

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from urllib.parse import urlencode
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from dashboards import executive, figures, monthly
+from dashboards import selectors as dashboard_selectors
+from dashboards.figures import sparkline
+from dashboards.windows import MONTH, month_window, window_from_params
 from goals import selectors
-from goals.access import membership_required
-from goals.models import Kind, Role
+from goals.access import actuals_required, membership_required
+from goals.models import Role
+from goals.periods import add_months
 from goals.smart import Level
 
 ROLE_HOME = {
@@ -23,13 +34,76 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @membership_required
 def executive_home(request: HttpRequest) -> HttpResponse:
-    trees = selectors.organisation_trees(request.membership)
-    return render(request, "dashboards/executive_home.html", {"trees": trees})
+    """Per KGI: where it stands over the window, where it is heading, the status map of its tree
+    (``?node=`` drills into a subtree) and the KPIs most behind. Executives and managers only:
+    it shows every member's attainment."""
+    membership = request.membership
+    if membership.role not in (Role.EXECUTIVE, Role.MANAGER):
+        raise PermissionDenied
+    today = timezone.localdate()
+    window, window_errors = window_from_params(
+        request.GET, today=today, fiscal_start_month=membership.organisation.fiscal_year_start_month, default="fytd"
+    )
+    focus = None
+    if request.GET.get("node"):
+        focus = selectors.node_get(membership, request.GET["node"])
+        if focus.is_archived:
+            raise Http404
+    panels = executive.executive_overview(membership, window, today=today, focus=focus)
+    return render(
+        request,
+        "dashboards/executive_home.html",
+        {
+            "panels": panels,
+            "window": window,
+            "window_errors": window_errors,
+            "focus": focus,
+            "period_keep": [("node", focus.pk)] if focus else [],
+        },
+    )
+
+
+TREE_SCOPES = ("mine", "all")
+
+
+def _window(request: HttpRequest, *, default: str = "month"):
+    return window_from_params(
+        request.GET,
+        today=timezone.localdate(),
+        fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
+        default=default,
+    )
+
+
+def _trees_in_scope(request: HttpRequest) -> dashboard_selectors.ManagerTrees:
+    """The trees a manager looks at: ``trees=<root id>`` (404 for another organisation's), all of
+    them, or theirs — those where they own a node; by default theirs if they own any."""
+    choice = request.GET.get("trees", "")
+    root = None
+    if choice and choice not in TREE_SCOPES:
+        root = selectors.node_get(request.membership, choice)
+    return dashboard_selectors.manager_trees(
+        request.membership,
+        user_id=request.user.pk,
+        tree_id=root.tree_id if root is not None else None,
+        everything=choice == "all" or (not choice and request.membership.role != Role.MANAGER),
+    )
 
 
 @membership_required
 def manager_home(request: HttpRequest) -> HttpResponse:
-    trees = selectors.organisation_trees(request.membership)
+    """Managers chase their trees here; executives may read it (without the links that change
+    anything); team members have their own page."""
+    membership = request.membership
+    if membership.role == Role.MEMBER:
+        raise PermissionDenied
+    window, window_errors = _window(request)
+    chosen = _trees_in_scope(request)
+    trees, scope = chosen.trees, chosen.scope
+    nodes = [node for tree in trees for node in tree.nodes]
+    board = dashboard_selectors.manager_dashboard(
+        membership, [tree.root for tree in trees], nodes, window=window, today=timezone.localdate()
+    )
     open_findings = [
         (tree.root, node, finding)
         for tree in trees
@@ -38,20 +112,91 @@ def manager_home(request: HttpRequest) -> HttpResponse:
         if finding.level != Level.PASS
     ]
     open_findings.sort(key=lambda item: (item[2].level != Level.ERROR, item[1].tree_id, item[1].lft))
+    counts = {status: sum(tree.counts[status] for tree in board.trees) for status in figures.STATUS_ORDER}
+    counts_title = gettext("Nodes by status, %(period)s") % {"period": window.label}
     return render(
         request,
         "dashboards/manager_home.html",
-        {"trees": trees, "open_findings": open_findings[:50], "open_count": len(open_findings)},
+        {
+            "trees": trees,
+            "all_roots": chosen.roots,
+            "scope": scope,
+            "board": board,
+            "counts": counts,
+            "counts_figure": figures.status_counts_chart(counts, title=counts_title) if nodes else None,
+            "pairs": [
+                {
+                    "id": f"fig-pair-{index}",
+                    "pair": pair.pair,
+                    "figure": figures.indicator_pair_figure(pair),
+                    "rows": list(zip(pair.periods, pair.driver, pair.result, strict=True)),
+                }
+                for index, pair in enumerate(board.pairs)
+            ],
+            "open_findings": open_findings[:50],
+            "open_count": len(open_findings),
+            "window": window,
+            "window_errors": window_errors,
+            "period_keep": [("trees", scope)] if request.GET.get("trees") else [],
+            "can_edit": membership.can_edit_trees,
+        },
+    )
+
+
+@actuals_required
+def member_home(request: HttpRequest) -> HttpResponse:
+    """My KPIs, what I still have to enter and my attainment per month (a manager sees theirs);
+    the team's scores only where the organisation shares them."""
+    membership = request.membership
+    window, window_errors = _window(request)
+    show_team = membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment
+    board = dashboard_selectors.member_dashboard(
+        membership, user=request.user, window=window, today=timezone.localdate(), show_team=show_team
+    )
+    cards = [
+        (card, sparkline([p.actual for p in card.recent], [p.target for p in card.recent])) for card in board.cards
+    ]
+    return render(
+        request,
+        "dashboards/member_home.html",
+        {
+            "board": board,
+            "cards": cards,
+            "history_figure": figures.attainment_history_figure(board.cards, board.history) if board.cards else None,
+            "window": window,
+            "window_errors": window_errors,
+        },
     )
 
 
 @membership_required
-def member_home(request: HttpRequest) -> HttpResponse:
-    trees = selectors.organisation_trees(request.membership)
-    mine = [
-        (node, tree.reports[node.pk], tree.root)
-        for tree in trees
-        for node in tree.nodes
-        if node.owner_id == request.user.pk and node.kind in (Kind.KGI, Kind.KPI, Kind.SUB_KPI)
-    ]
-    return render(request, "dashboards/member_home.html", {"mine": mine})
+def monthly_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """A tree's report for one month (``?month=YYYY-MM``, this month by default), laid out for A4.
+    Every member of the organisation reads it, as the tree page; a team member sees another's
+    personal KPIs without their figures, as on the node page."""
+    membership = request.membership
+    root = selectors.node_get(membership, pk)
+    if root.level != 0:
+        root = root.get_root()
+        return redirect(reverse("dashboards:monthly_report", args=[root.pk]) + _query(request.GET, "month"))
+    today = timezone.localdate()
+    fiscal = membership.organisation.fiscal_year_start_month
+    month, month_errors = window_from_params(
+        {"period": MONTH, "month": request.GET.get("month", "")}, today=today, fiscal_start_month=fiscal
+    )
+    report = monthly.monthly_report(root, month, membership=membership, today=today, now=timezone.now())
+    return render(
+        request,
+        "dashboards/monthly_report.html",
+        {
+            "report": report,
+            "month_errors": month_errors,
+            "previous_month": month_window(add_months(month.first, -1), fiscal_start_month=fiscal),
+            "next_month": month_window(add_months(month.first, 1), fiscal_start_month=fiscal),
+        },
+    )
+
+
+def _query(params, *names: str) -> str:
+    kept = urlencode({name: params[name] for name in names if params.get(name)})
+    return f"?{kept}" if kept else ""

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from goals.models import Membership, Role
-from goals.selectors import membership_for
+from goals.selectors import attainment_hidden_owners, membership_for
 
 
 def request_membership(request) -> Membership | None:
@@ -59,3 +59,25 @@ def actuals_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def attainment_visible(membership: Membership, node, *, hidden_owners: frozenset[int], reports: bool = False) -> bool:
+    """Whether the caller may see the node's attainment (its actuals, statuses and progress).
+
+    Team members see their own KPIs (owned, or entered as a reporter: ``reports``) and the shared
+    goals owned by managers and executives; another team member's personal KPIs only when the
+    organisation allows it (``hidden_owners`` from goals.selectors.attainment_hidden_owners).
+    """
+    if node.owner_id is None or node.owner_id not in hidden_owners:
+        return True
+    return node.owner_id == membership.user_id or reports
+
+
+def node_attainment_visible(membership: Membership, node) -> bool:
+    """:func:`attainment_visible` for one node, reading what it needs."""
+    hidden = attainment_hidden_owners(membership)
+    if node.owner_id not in hidden:
+        return True
+    return attainment_visible(
+        membership, node, hidden_owners=hidden, reports=node.reporters.filter(pk=membership.user_id).exists()
+    )

@@ -12,6 +12,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,7 +30,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from goals import actuals, selectors, services
+from goals import access, actuals, selectors, services
 from goals.models import Kind, Measurement, Membership, Node, Role, Status
 from goals.periods import period_start
 
@@ -61,6 +62,13 @@ class OrganisationApi(APIView):
 
     def node(self, pk: int) -> Node:
         return selectors.node_get(self.membership, pk)
+
+    def node_with_attainment(self, pk: int) -> Node:
+        """The node, or 403 when it is another team member's personal KPI (goals.access)."""
+        node = self.node(pk)
+        if not access.node_attainment_visible(self.membership, node):
+            raise PermissionDenied(_("Only managers, and the team member who owns it, see this KPI's figures."))
+        return node
 
 
 def _service_errors(error: DjangoValidationError) -> ValidationError:
@@ -400,6 +408,10 @@ class MeasurementListCreateApi(OrganisationApi):
             first=_date_param(request, "from"),
             last=_date_param(request, "to"),
         )
+        if hidden := selectors.attainment_hidden_owners(self.membership):
+            # Another team member's personal KPIs stay private unless the organisation shares them.
+            reported = Node.objects.filter(reporters=self.membership.user_id).values("pk")
+            measurements = measurements.filter(~Q(node__owner_id__in=hidden) | Q(node_id__in=reported))
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(measurements, request, view=self)
         return paginator.get_paginated_response(MeasurementOutputSerializer(page, many=True).data)
@@ -535,7 +547,7 @@ class NodeProgressApi(OrganisationApi):
         responses={200: NodeProgressSerializer, 400: _FIELD_ERRORS},
     )
     def get(self, request, pk: int):
-        node = self.node(pk)
+        node = self.node_with_attainment(pk)
         today = timezone.localdate()
         last = _date_param(request, "to") or today
         first = _date_param(request, "from")
@@ -569,7 +581,11 @@ class NodeExplainSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
     missing_inputs = serializers.IntegerField()
     rule = serializers.CharField(help_text="the rule that decided the status")
-    inputs = ExplainInputSerializer(many=True, help_text="the children it is computed or judged from")
+    inputs = ExplainInputSerializer(
+        many=True,
+        help_text="the children it is computed or judged from (for a team member, without other members' "
+        "personal KPIs unless the organisation shares them)",
+    )
     value_source = serializers.ChoiceField(choices=Node._meta.get_field("value_source").choices)
     stale = serializers.BooleanField()
 
@@ -585,6 +601,12 @@ class NodeExplainApi(OrganisationApi):
         responses={200: NodeExplainSerializer, 400: _FIELD_ERRORS},
     )
     def get(self, request, pk: int):
-        node = self.node(pk)
+        node = self.node_with_attainment(pk)
         period = _date_param(request, "period", required=True)
-        return Response(NodeExplainSerializer(selectors.node_explain(node, period=period)).data)
+        explanation = selectors.node_explain(node, period=period)
+        if hidden := selectors.attainment_hidden_owners(self.membership):
+            owners = dict(
+                Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")
+            )
+            explanation["inputs"] = [i for i in explanation["inputs"] if owners.get(i["node"]) not in hidden]
+        return Response(NodeExplainSerializer(explanation).data)

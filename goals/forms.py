@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.dates import MONTHS
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
@@ -139,6 +140,30 @@ class TargetRestateForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # The rules are checked by goals.services.target_restate, as for every node change.
         pass
+
+
+class OrganisationSettingsForm(forms.ModelForm):
+    """What a manager sets for the whole organisation; goals.services.organisation_update applies it."""
+
+    class Meta:
+        model = Organisation
+        fields = ["fiscal_year_start_month", "members_see_team_attainment"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["fiscal_year_start_month"] = forms.TypedChoiceField(
+            label=self.fields["fiscal_year_start_month"].label,
+            help_text=self.fields["fiscal_year_start_month"].help_text,
+            choices=list(MONTHS.items()),
+            coerce=int,
+        )
+
+    def _post_clean(self) -> None:
+        # The rules are checked by goals.services.organisation_update, which saves the change.
+        pass
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        _add_errors(self, error.message_dict, field_map={name: name for name in self.fields})
 
 
 # --- actuals -------------------------------------------------------------------------------------

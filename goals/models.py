@@ -21,6 +21,14 @@ class Organisation(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(12)],
         help_text=_("Japanese companies often start their fiscal year in April."),
     )
+    members_see_team_attainment = models.BooleanField(
+        _("team members see each other's attainment"),
+        default=False,
+        help_text=_(
+            "When off, a team member sees the attainment of their own KPIs and of the team's shared goals, "
+            "but not the personal KPIs of other team members."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -362,13 +370,20 @@ class RollupChange(models.Model):
 class JSONDocumentField(models.TextField):
     """A JSON document stored as text and read back as Python data.
 
-    The rollup writes each node's series already encoded (goals.rollup_columns), and nothing
-    queries inside it, so it is kept as text rather than as a JSONField: on PostgreSQL jsonb had
-    to parse and re-encode every document the rebuild wrote, most of a large rebuild's time.
+    The rollup writes each node's series already encoded (goals.rollup_columns), so it is kept
+    as text (``json`` on PostgreSQL) rather than as a JSONField: jsonb had to parse and re-encode
+    every document the rebuild wrote, most of a large rebuild's time on PostgreSQL.
     """
 
+    def db_type(self, connection):
+        # PostgreSQL's json keeps the text as written (a quick validation, no re-encoding, unlike
+        # jsonb) and still lets a query cut parts out of a document (dashboards.selectors).
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
     def from_db_value(self, value, expression, connection):
-        return None if value is None else orjson.loads(value)
+        if isinstance(value, (str, bytes)):
+            return orjson.loads(value)
+        return value  # psycopg decodes a json column itself
 
     def to_python(self, value):
         return orjson.loads(value) if isinstance(value, (str, bytes)) else value

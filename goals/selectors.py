@@ -18,7 +18,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from goals import rollup, smart, targets
-from goals.models import Kind, Measurement, Membership, Node, PeriodLock, RollupSeries, RollupState, TargetOverride
+from goals.models import (
+    Kind,
+    Measurement,
+    Membership,
+    Node,
+    PeriodLock,
+    Role,
+    RollupSeries,
+    RollupState,
+    TargetOverride,
+)
 from goals.periods import period_end, period_start, period_starts
 
 _yes, _no = _("yes"), _("no")
@@ -40,6 +50,17 @@ def membership_for(user) -> Membership | None:
         return Membership.objects.select_related("organisation").get(user=user)
     except Membership.DoesNotExist:
         return None
+
+
+def attainment_hidden_owners(membership: Membership) -> frozenset[int]:
+    """The users whose personal attainment the caller may not see: for a team member, the other
+    team members, unless the organisation lets members see each other's (see goals.access)."""
+    if membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment:
+        return frozenset()
+    others = Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.MEMBER).exclude(
+        user_id=membership.user_id
+    )
+    return frozenset(others.values_list("user_id", flat=True))
 
 
 def nodes_of(membership: Membership) -> QuerySet[Node]:

@@ -571,3 +571,27 @@ def target_restate(*, node: Node, actor, data: Mapping[str, Any], reason: str) -
     if set(data) - allowed:
         raise ValidationError({k: [_("This field cannot be restated here.")] for k in sorted(set(data) - allowed)})
     return node_update(node=node, actor=actor, data=data, reason=_check_reason(reason))
+
+
+ORGANISATION_SETTINGS = ("fiscal_year_start_month", "members_see_team_attainment")
+
+
+@transaction.atomic
+def organisation_update(*, organisation: Organisation, data: Mapping[str, Any]) -> Organisation:
+    """Change the organisation's settings (managers only; the view checks the role).
+
+    A new first fiscal month moves every fiscal quarter and year, so each tree's stored rollup
+    (its quarter and year columns) is recomputed.
+    """
+    if unknown := set(data) - set(ORGANISATION_SETTINGS):
+        raise ValidationError({k: [_("This setting cannot be changed here.")] for k in sorted(unknown)})
+    organisation = _lock_organisation(organisation.pk)
+    old_month = organisation.fiscal_year_start_month
+    for name, value in data.items():
+        setattr(organisation, name, value)
+    organisation.full_clean(exclude=["name"])
+    organisation.save(update_fields=list(data))
+    if organisation.fiscal_year_start_month != old_month:
+        for tree_id in Node.objects.filter(organisation=organisation, level=0).values_list("tree_id", flat=True):
+            rollup_jobs.request_rollup(tree_id=tree_id)
+    return organisation

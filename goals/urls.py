@@ -22,4 +22,5 @@ urlpatterns = [
     path("actuals/grid/", views.actuals_grid, name="actuals_grid"),
     path("actuals/locks/", views.period_locks, name="period_locks"),
     path("actuals/<int:pk>/", views.actual_save, name="actual_save"),
+    path("settings/", views.organisation_settings, name="organisation_settings"),
 ]

@@ -14,9 +14,12 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dashboards import node_page
+from dashboards import selectors as dashboard_selectors
 from dashboards.figures import Sparkline, sparkline
+from dashboards.windows import window_from_params
 from goals import actuals, selectors, services, smart
-from goals.access import actuals_required, manager_required, membership_required
+from goals.access import actuals_required, manager_required, membership_required, node_attainment_visible
 from goals.forms import (
     ActualForm,
     ActualsGridForm,
@@ -24,6 +27,7 @@ from goals.forms import (
     MonthForm,
     MoveForm,
     NodeForm,
+    OrganisationSettingsForm,
     TargetOverrideForm,
     TargetRestateForm,
     TreeStartForm,
@@ -101,20 +105,51 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tree = selectors.tree_nodes(node.get_root(), include_archived=node.is_archived)
     reports = selectors.tree_smart_reports(tree)
     changes = selectors.node_changes(node)
-    progress_rows = selectors.stored_progress(node)
+    # Another team member's personal KPI: its figures only if the organisation shares them.
+    sees_attainment = node_attainment_visible(request.membership, node)
+    progress_rows = selectors.stored_progress(node) if sees_attainment else []
     explanation = None
     if not node.is_archived and progress_rows:
         explanation = selectors.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
+        hidden = selectors.attainment_hidden_owners(request.membership)
+        owners = {n.pk: n.owner_id for n in tree}
+        for item in explanation["inputs"]:
+            item["hidden"] = owners.get(item["node"]) in hidden
+    children = [n for n in tree if n.parent_id == node.pk]
+    window, window_errors = window_from_params(
+        request.GET,
+        today=timezone.localdate(),
+        fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
+        default="month",
+    )
+    hidden_owners = selectors.attainment_hidden_owners(request.membership)
+    page = node_page.node_figures(
+        node,
+        children,
+        root=tree[0] if tree and tree[0].level == 0 else node.get_root(),
+        membership=request.membership,
+        window=window,
+        today=timezone.localdate(),
+        sees_attainment=sees_attainment,
+        hidden_owners=hidden_owners,
+        reported=dashboard_selectors.reported_by(request.user.pk, [c.pk for c in children])
+        if hidden_owners
+        else frozenset(),
+    )
     return render(
         request,
         "goals/node_detail.html",
         {
+            "page": page,
+            "window": window,
+            "window_errors": window_errors,
             "progress_rows": progress_rows,
             "explanation": explanation,
+            "sees_attainment": sees_attainment,
             "stale": selectors.tree_is_stale(node),
             "node": node,
             "report": reports[node.pk],
-            "children": [n for n in tree if n.parent_id == node.pk],
+            "children": children,
             "child_reports": reports,
             "ancestors": [n for n in tree if n.lft < node.lft and n.rght > node.rght],
             "changes": changes,
@@ -673,3 +708,19 @@ def period_locks(request: HttpRequest) -> HttpResponse:
             "history": selectors.period_lock_history(membership),
         },
     )
+
+
+@manager_required
+def organisation_settings(request: HttpRequest) -> HttpResponse:
+    """The organisation's first fiscal month and who sees whose attainment."""
+    organisation = request.membership.organisation
+    form = OrganisationSettingsForm(request.POST or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.organisation_update(organisation=organisation, data=form.cleaned_data)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _("The organisation's settings are saved."))
+            return redirect("goals:organisation_settings")
+    return render(request, "goals/organisation_settings.html", {"form": form, "organisation": organisation})

@@ -9,6 +9,14 @@ register = template.Library()
 
 
 @register.filter
+def person(user) -> str:
+    """A user's full name, else their login name; a dash for nobody (a node may have no owner)."""
+    if user is None or not getattr(user, "pk", None):
+        return "—"
+    return user.get_full_name() or user.username
+
+
+@register.filter
 def quantity(value, unit: str = ""):
     """A number with its unit, in the active language's style: ¥120,000,000 / 120,000,000円."""
     return format_quantity(value, unit, get_language() or "en")

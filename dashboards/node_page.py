@@ -1,0 +1,230 @@
+"""The figures of a node page: the node's chart over its whole window with the projection to its
+deadline, its own figures for the selected window, and its children's.
+
+Read from the stored rollup (dashboards.selectors) and drawn by dashboards.figures; goals.views
+renders what :func:`node_figures` returns. A fixed number of queries, however many children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.utils.translation import get_language, gettext
+
+from dashboards import figures, projection
+from dashboards.selectors import EMPTY, NodeFigures, nodes_window_figures, series_of, series_points
+from dashboards.windows import Window
+from goals.access import attainment_visible
+from goals.forms import period_label
+from goals.models import Membership, Node
+from goals.templatetags.kpitree import gap_words
+from goals.units import format_quantity
+
+SPARKLINE_PERIODS = 12
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One period of the chart, as its table equivalent shows it."""
+
+    period: date
+    actual: float | None  # a running total for a flow
+    target: float | None  # likewise
+    low: float | None
+    high: float | None
+    projection: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class NodeChart:
+    title: str
+    figure: dict
+    rows: list[ChartRow]
+    cumulative: bool
+    has_range: bool
+    expected: float | None
+    expected_text: str  # "Expected at the deadline: ¥118M (¥2M short)"
+
+
+@dataclass(frozen=True)
+class ChildRow:
+    node: Node
+    figures: NodeFigures
+    visible: bool  # False: another team member's personal KPI the caller may not see
+    gap_text: str
+    sparkline: figures.Sparkline | None
+    recent: list[tuple[date, float | None, float | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NodeFiguresPage:
+    window: Window
+    figures: NodeFigures  # the node over the window
+    gap_text: str
+    chart: NodeChart | None
+    children: list[ChildRow]
+
+
+def _quantity(value: float | None, unit: str) -> str:
+    return format_quantity(value, unit, get_language() or "en")
+
+
+def _hover(node: Node, period: date, own: float | None, shown: float | None, target, low, high, status, *, cumulative):
+    """The words of one point: period, actual (and the period's own value under a running
+    total), target or range, status."""
+    lines = [period_label(period, node.frequency)]
+    if cumulative:
+        lines.append(
+            gettext("Running total: %(total)s (this period %(value)s)")
+            % {"total": _quantity(shown, node.unit), "value": _quantity(own, node.unit)}
+        )
+        if target is not None:
+            lines.append(gettext("Target, running total: %(value)s") % {"value": _quantity(target, node.unit)})
+    else:
+        lines.append(gettext("Actual: %(value)s") % {"value": _quantity(own, node.unit)})
+        if low is not None or high is not None:
+            lines.append(
+                gettext("Range: %(low)s – %(high)s")
+                % {"low": _quantity(low, node.unit), "high": _quantity(high, node.unit)}
+            )
+        elif target is not None:
+            lines.append(gettext("Target: %(value)s") % {"value": _quantity(target, node.unit)})
+    lines.append(gettext("Status of the period: %(status)s") % {"status": figures.status_text(status)})
+    return "<br>".join(lines)
+
+
+def node_chart(
+    node: Node,
+    series: Mapping | None,
+    *,
+    title: str,
+    window: Window | None = None,
+    width: int | None = None,
+    height: int = 340,
+) -> NodeChart | None:
+    """The node's stored periods as a chart with the projection to its deadline (None before
+    its first rollup). ``title`` names the node for screen readers and the table; the figure
+    itself has a short title that fits its width."""
+    if not series or not series.get("period"):
+        return None
+    periods = [date.fromisoformat(p) for p in series["period"]]
+    count = len(periods)
+
+    def column(name: str) -> list:
+        values = series.get(name) or []
+        return list(values) + [None] * (count - len(values))
+
+    actual, target, low, high = column("actual"), column("target"), column("low"), column("high")
+    statuses = [s or "no_data" for s in column("status")]
+    projected = projection.project(
+        actual, target, aggregation=node.time_aggregation, direction=node.direction, low=low, high=high
+    )
+    cumulative = projected.cumulative if projected is not None else False
+    if cumulative:
+        shown, target_shown = projected.actual, projected.target
+    else:
+        shown, target_shown = actual, target
+    line = projected.line if projected is not None else [None] * count
+    expected_text = ""
+    if projected is not None:
+        expected_text = gettext("Expected at the deadline: %(value)s") % {
+            "value": format_quantity(projected.expected, node.unit, get_language() or "en", compact=True)
+        }
+        if projected.gap is not None:
+            expected_text += f" ({gap_words(projected.gap, node)})"
+    hover = [
+        _hover(node, p, a, s, t, lo, hi, st, cumulative=cumulative)
+        for p, a, s, t, lo, hi, st in zip(periods, actual, shown, target_shown, low, high, statuses, strict=True)
+    ]
+    figure = figures.node_chart(
+        title=chart_title(cumulative=cumulative),
+        unit=node.unit,
+        periods=[p.isoformat() for p in periods],
+        actual=shown,
+        target=target_shown,
+        low=low,
+        high=high,
+        statuses=statuses,
+        hover=hover,
+        line=line,
+        expected=projected.expected if projected is not None else None,
+        expected_text=expected_text,
+        cumulative=cumulative,
+        window=(window.first.isoformat(), window.last.isoformat()) if window is not None else None,
+        width=width,
+        height=height,
+    )
+    rows = [
+        ChartRow(p, s, t, lo, hi, ln, st)
+        for p, s, t, lo, hi, ln, st in zip(periods, shown, target_shown, low, high, line, statuses, strict=True)
+    ]
+    return NodeChart(
+        title=title,
+        figure=figure,
+        rows=rows,
+        cumulative=cumulative,
+        has_range=any(v is not None for v in [*low, *high]),
+        expected=projected.expected if projected is not None else None,
+        expected_text=expected_text,
+    )
+
+
+def chart_title(*, cumulative: bool) -> str:
+    if cumulative:
+        return gettext("Running total against target, with the projection to the deadline")
+    return gettext("Actual against target per period, with the projection to the deadline")
+
+
+def chart_label(node: Node) -> str:
+    """What the chart shows, naming the node (for screen readers and the table's caption)."""
+    return gettext("%(node)s: actual against target, with the projection to the deadline") % {"node": node.name}
+
+
+def node_figures(
+    node: Node,
+    children: Sequence[Node],
+    *,
+    root: Node,
+    membership: Membership,
+    window: Window,
+    today: date,
+    sees_attainment: bool,
+    hidden_owners: frozenset[int],
+    reported: frozenset[int] = frozenset(),
+) -> NodeFiguresPage:
+    """What the node page draws for ``window``; children the caller may not see keep their name
+    and link but no figures (``hidden_owners``/``reported`` as in goals.access)."""
+    root.organisation = membership.organisation  # the engine reads the fiscal year from it
+    visible = {
+        child.pk: attainment_visible(membership, child, hidden_owners=hidden_owners, reports=child.pk in reported)
+        for child in children
+    }
+    wanted = [node] if sees_attainment else []
+    wanted += [child for child in children if visible[child.pk]]
+    series = series_of([n.pk for n in wanted]) if wanted else {}
+    by_node = nodes_window_figures(wanted, [window], series=series, roots={root.tree_id: root}) if wanted else {}
+    own = by_node[node.pk][0] if node.pk in by_node else EMPTY
+    chart = None
+    if sees_attainment:
+        chart = node_chart(node, series.get(node.pk), title=chart_label(node), window=window)
+    rows = []
+    last = min(window.last, today)
+    for child in children:
+        if not visible[child.pk]:
+            rows.append(ChildRow(child, EMPTY, False, "", None))
+            continue
+        found = by_node[child.pk][0] if child.pk in by_node else EMPTY
+        points = series_points(series.get(child.pk), first=date.min, last=last)[-SPARKLINE_PERIODS:]
+        recent = [(p.period, p.actual, p.target) for p in points]
+        spark = figures.sparkline([p.actual for p in points], [p.target for p in points], width=120, height=32)
+        rows.append(ChildRow(child, found, True, gap_words(found.gap, child), spark, recent))
+    return NodeFiguresPage(
+        window=window,
+        figures=own,
+        gap_text=gap_words(own.gap, node),
+        chart=chart,
+        children=rows,
+    )
