@@ -242,7 +242,8 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
     records = list(node.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
     diffs = []
     owner_ids = set()
-    for newer, older in zip(records, [*records[1:], None], strict=True):
+    # A node inserted in bulk (generate_tree) has no history yet.
+    for newer, older in zip(records, [*records[1:], None][: len(records)], strict=True):
         delta = newer.diff_against(older).changes if older is not None else []
         diffs.append((newer, delta))
         owner_ids |= {v for c in delta if c.field == "owner" for v in (c.old, c.new) if v}
