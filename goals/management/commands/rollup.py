@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--full",
             action="store_true",
-            help="rebuild every node and period (what every run does today; accepted so scripts can ask for it)",
+            help="rebuild every node, even when only actuals changed since the last run (which recomputes "
+            "only their nodes and ancestors)",
         )
 
     def handle(self, *args, tree, all_trees, full, **options):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         total = 0
         for root in roots:
             began = time.perf_counter()
-            services.tree_rollup(root_id=root.pk)
+            services.tree_rollup(root_id=root.pk, full=full)
             elapsed = time.perf_counter() - began
             nodes = Node.objects.filter(tree_id=root.tree_id, is_archived=False).count()
             total += 1
