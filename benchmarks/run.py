@@ -477,6 +477,7 @@ def _dashboard_child() -> dict:
 
 def dashboard_report(d: dict) -> str:
     lines = [
+        "",
         "## Executive dashboard (issue 4 §7)",
         "",
         f"`GET /executive/?period=fytd` through the whole middleware stack (Django's test client, DEBUG off,"
