@@ -276,31 +276,10 @@ def progress_chart(
             )
         )
     if expected is not None and periods:
-        data.append(
-            dict(
-                type="scatter",
-                name=gettext("Expected at the deadline"),
-                x=[periods[-1]],
-                y=[rounded(expected)],
-                mode="markers",
-                marker={"symbol": "star", "size": 14, "color": PROJECTION_COLOUR},
-                hovertemplate="%{y:,}<extra></extra>",
-            )
-        )
-        if expected_text:
-            annotations.append(
-                {
-                    "x": periods[-1],
-                    "y": rounded(expected),
-                    "text": expected_text,
-                    "showarrow": True,
-                    "arrowhead": 0,
-                    "ax": -40,
-                    "ay": -30,
-                    "xanchor": "right",
-                    "font": {"color": PROJECTION_COLOUR},
-                }
-            )
+        marker, note = _expected_at_deadline(periods[-1], expected, expected_text)
+        marker["hovertemplate"] = "%{y:,}<extra></extra>"
+        data.append(marker)
+        annotations += note
     layout = _layout(
         title,
         height=300,
@@ -730,31 +709,11 @@ def node_chart(
             )
         )
     if expected is not None and x:
-        data.append(
-            go.Scatter(
-                name=gettext("Expected at the deadline"),
-                x=[x[-1]],
-                y=[rounded(expected)],
-                mode="markers",
-                marker={"symbol": "star", "size": 14, "color": PROJECTION_COLOUR},
-                text=[expected_text],
-                hovertemplate="%{text}<extra></extra>" if expected_text else "%{y:,}<extra></extra>",
-            )
-        )
-        if expected_text:
-            annotations.append(
-                {
-                    "x": x[-1],
-                    "y": rounded(expected),
-                    "text": expected_text,
-                    "showarrow": True,
-                    "arrowhead": 0,
-                    "ax": -40,
-                    "ay": -30,
-                    "xanchor": "right",
-                    "font": {"color": PROJECTION_COLOUR},
-                }
-            )
+        marker, note = _expected_at_deadline(x[-1], expected, expected_text)
+        marker["text"] = [expected_text]
+        marker["hovertemplate"] = "%{text}<extra></extra>" if expected_text else "%{y:,}<extra></extra>"
+        data.append(go.Scatter(**{k: v for k, v in marker.items() if k != "type"}))
+        annotations += note
     shapes = []
     if window is not None:
         shapes.append(
@@ -808,3 +767,29 @@ def for_paper(figure: dict, *, width: int = PAPER_WIDTH) -> dict:
     figure = {**figure, "layout": {**figure.get("layout", {}), "width": width}}
     figure["config"] = {**figure.get("config", {}), "responsive": False, "displayModeBar": False}
     return figure
+
+
+def _expected_at_deadline(x, expected: float, text: str) -> tuple[dict, list[dict]]:
+    """The star at the deadline where the projection ends, and its label (if there is one)."""
+    marker = dict(
+        type="scatter",
+        name=gettext("Expected at the deadline"),
+        x=[x],
+        y=[rounded(expected)],
+        mode="markers",
+        marker={"symbol": "star", "size": 14, "color": PROJECTION_COLOUR},
+    )
+    if not text:
+        return marker, []
+    note = {
+        "x": x,
+        "y": rounded(expected),
+        "text": text,
+        "showarrow": True,
+        "arrowhead": 0,
+        "ax": -40,
+        "ay": -30,
+        "xanchor": "right",
+        "font": {"color": PROJECTION_COLOUR},
+    }
+    return marker, [note]
