@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 
+# The dates kpitree accepts anywhere (node windows, actuals, query parameters). Wide enough for any
+# real plan and its history, narrow enough that a period's end, a fiscal year or a range of
+# periods can always be computed (9999-12-31 has no next month) and a window stays small.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+# The most periods one node's window (start … deadline) may hold at its frequency: 50 years of
+# months or quarters, about ten years of weeks, about three years of days.
+MAX_WINDOW_PERIODS = {"daily": 1_100, "weekly": 530, "monthly": 600, "quarterly": 200, "yearly": 50}
+
+
+def is_supported_date(day: date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
 
 def months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + (end.month - start.month)
