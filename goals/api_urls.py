@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from accounts import apis as account_apis
 from goals import apis
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", account_apis.TokenApi.as_view(), name="api-token"),
+    path("auth/tokens/", account_apis.TokenListApi.as_view(), name="api-tokens"),
+    path("auth/tokens/<int:pk>/", account_apis.TokenRevokeApi.as_view(), name="api-token-revoke"),
     path("nodes/", apis.NodeListCreateApi.as_view(), name="api-nodes"),
     path("nodes/<int:pk>/", apis.NodeDetailApi.as_view(), name="api-node"),
     path("nodes/<int:pk>/archive/", apis.NodeArchiveApi.as_view(), name="api-node-archive"),

@@ -1,4 +1,5 @@
-"""Security settings (kpitree/settings.py): argon2 hashes, CSRF, login lockout, session rotation."""
+"""Security settings (kpitree/settings.py, accounts/): argon2 hashes, CSRF, login lockout and the
+client address behind the proxy, sessions."""
 
 from __future__ import annotations
 
@@ -151,15 +152,106 @@ def test_lockout_is_per_username_and_address(manager, member):
 
 def test_failed_token_requests_count_towards_the_lockout(manager):
     client = APIClient()
-    for _ in range(5):
+    for _ in range(4):
         response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "wrong"}, format="json")
         assert response.status_code == 400
+    # The fifth failure reaches the limit: from then on the endpoint says so, as the web login does.
+    response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "wrong"}, format="json")
+    assert response.status_code == 429
     response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "pw-boss"}, format="json")
-    # Refused like a wrong password (400, not axes' 429: DRF hides the lockout flag from the middleware).
-    assert response.status_code == 400
-    assert "token" not in response.json()
+    assert response.status_code == 429
+    assert response.json() == {"detail": "Too many failed log-in attempts. Try again later."}
+    assert int(response["Retry-After"]) == settings.AXES_COOLOFF_TIME * 3600
     # The web login is locked for the same username and address, too.
     assert log_in(Client(), "boss", "pw-boss").status_code == 429
+
+
+# --- the client's address behind the TLS proxy ---------------------------------------------------
+
+PROXY = "10.0.0.2"  # the TLS proxy's own address: REMOTE_ADDR of every request it passes on
+
+
+def through_proxy(forwarded_for: str) -> Client:
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def test_behind_the_proxy_two_clients_are_counted_separately(manager, settings):
+    settings.BEHIND_TLS_PROXY = True
+    attacker = through_proxy("203.0.113.5")
+    for _ in range(5):
+        log_in(attacker, "boss", "wrong")
+    assert log_in(attacker, "boss", "pw-boss").status_code == 429
+    # The account's owner comes through the same proxy from another address: not locked out.
+    owner = through_proxy("198.51.100.9")
+    assert log_in(owner, "boss", "pw-boss").status_code == 302
+    assert is_signed_in(owner)
+
+
+def test_behind_the_proxy_the_address_the_proxy_appended_is_the_one_that_counts(manager, settings):
+    settings.BEHIND_TLS_PROXY = True
+    # The attacker sends an X-Forwarded-For of their own choosing; the proxy appends the real one.
+    for n in range(5):
+        log_in(through_proxy(f"198.51.100.{n}, 203.0.113.5"), "boss", "wrong")
+    assert log_in(through_proxy("198.51.100.77, 203.0.113.5"), "boss", "pw-boss").status_code == 429
+    assert log_in(through_proxy("203.0.113.5, 198.51.100.9"), "boss", "pw-boss").status_code == 302
+
+
+def test_without_the_proxy_setting_x_forwarded_for_is_ignored(manager, settings):
+    settings.BEHIND_TLS_PROXY = False
+    for n in range(5):
+        log_in(Client(HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"), "boss", "wrong")
+    # A forged header does not buy the attacker a fresh address.
+    assert log_in(Client(HTTP_X_FORWARDED_FOR="198.51.100.99"), "boss", "pw-boss").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("behind_proxy", "forwarded_for", "expected"),
+    [
+        (True, "203.0.113.5", "203.0.113.5"),
+        (True, "198.51.100.1,203.0.113.5", "203.0.113.5"),
+        (True, " 2001:db8::1 ", "2001:db8::1"),
+        (True, "", PROXY),  # a direct connection to the app, not through the proxy
+        (True, "unknown", PROXY),
+        (True, "203.0.113.5:4711", PROXY),
+        (False, "203.0.113.5", PROXY),
+    ],
+)
+def test_client_address(rf, settings, behind_proxy, forwarded_for, expected):
+    from accounts.lockout import client_address
+
+    settings.BEHIND_TLS_PROXY = behind_proxy
+    request = rf.get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+    assert client_address(request) == expected
+
+
+def test_one_username_cannot_be_locked_out_from_one_address_for_everyone(manager):
+    attacker = Client(REMOTE_ADDR="203.0.113.5")
+    for _ in range(20):
+        log_in(attacker, "boss", "wrong")
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert log_in(Client(REMOTE_ADDR=address), "boss", "pw-boss").status_code == 302
+
+
+def test_one_address_guessing_many_usernames_is_locked_out(manager, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 8
+    sprayer = Client(REMOTE_ADDR="203.0.113.5")
+    # One guess per username: far below the per-username limit, but the address runs out of tries.
+    statuses = [log_in(sprayer, f"user{n}", "Summer2026!").status_code for n in range(8)]
+    assert statuses == [200] * 7 + [429]
+    assert log_in(sprayer, "boss", "pw-boss").status_code == 429
+    assert log_in(Client(REMOTE_ADDR="198.51.100.9"), "boss", "pw-boss").status_code == 302
+
+
+def test_a_successful_login_does_not_reset_the_address_count(manager, member, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 8
+    address = "203.0.113.5"
+    for n in range(4):
+        log_in(Client(REMOTE_ADDR=address), f"user{n}", "guess")
+    # The sprayer signs in to an account of their own: that resets worker@address only.
+    assert log_in(Client(REMOTE_ADDR=address), "worker", "pw-worker").status_code == 302
+    for n in range(4, 8):
+        log_in(Client(REMOTE_ADDR=address), f"user{n}", "guess")
+    assert log_in(Client(REMOTE_ADDR=address), "boss", "pw-boss").status_code == 429
 
 
 # --- sessions -----------------------------------------------------------------------------------

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import yaml
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import tokens
+from accounts.models import ApiToken
 from goals import services
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node
@@ -78,29 +82,168 @@ def counts() -> tuple[int, int]:
 # --- authentication ---------------------------------------------------------------------------
 
 
-def test_token_login_gives_a_token_usable_as_authorization_header(manager, saas_tree):
-    client = APIClient()
-    response = client.post("/api/v1/auth/token/", {"username": "boss", "password": "pw-boss"}, format="json")
-    assert response.status_code == 200
-    token = response.json()["token"]
+TOKEN = "/api/v1/auth/token/"
+TOKENS = "/api/v1/auth/tokens/"
 
+
+def token_login(username: str = "boss", password: str = "pw-boss", **extra) -> dict:
+    response = APIClient().post(TOKEN, {"username": username, "password": password, **extra}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def with_token(token: str) -> APIClient:
+    client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    response = client.get(NODES)
+    return client
+
+
+def test_token_login_gives_a_token_usable_as_authorization_header(manager, saas_tree):
+    before = timezone.now()
+    data = token_login()
+    assert set(data) == {"id", "name", "token", "expires_at"}
+    # Valid for API_TOKEN_TTL_HOURS (30 days by default).
+    expires_at = datetime.fromisoformat(data["expires_at"])
+    assert before + timedelta(hours=720) <= expires_at <= timezone.now() + timedelta(hours=720)
+
+    response = with_token(data["token"]).get(NODES)
     assert response.status_code == 200
     assert response.json()["count"] == 15
 
 
 def test_token_login_refuses_a_wrong_password(manager):
-    response = APIClient().post("/api/v1/auth/token/", {"username": "boss", "password": "nope"}, format="json")
+    response = APIClient().post(TOKEN, {"username": "boss", "password": "nope"}, format="json")
     assert response.status_code == 400
     assert "token" not in response.json()
+    assert response.json()["non_field_errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"username": "boss"}, "password"),
+        ({"password": "pw-boss"}, "username"),
+        ({"username": "boss", "password": "pw-boss", "name": "x" * 101}, "name"),
+    ],
+)
+def test_token_login_with_bad_input_is_a_400_per_field(manager, body, field):
+    response = APIClient().post(TOKEN, body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
 
 
 def test_a_bad_token_is_refused(manager):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
-    # 403 rather than 401: session authentication comes first, so no WWW-Authenticate challenge.
-    assert client.get(NODES).status_code in (401, 403)
+    client = with_token("0123456789abcdef0123456789abcdef01234567")
+    response = client.get(NODES)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_tokens_are_stored_as_a_hash_only(manager):
+    token = token_login(name="reporting script")["token"]
+    stored = ApiToken.objects.get(user=manager)
+    assert stored.name == "reporting script"
+    assert stored.digest == hashlib.sha256(token.encode()).hexdigest()
+    row = ApiToken.objects.filter(pk=stored.pk).values().get()
+    assert not any(token in str(value) for value in row.values())
+    assert token.startswith(stored.prefix)
+
+
+def test_every_token_login_gives_a_new_token(manager):
+    first, second = token_login()["token"], token_login()["token"]
+    assert first != second
+    assert with_token(first).get(NODES).status_code == 200
+    assert with_token(second).get(NODES).status_code == 200
+
+
+def test_an_expired_token_is_refused(manager):
+    now = timezone.now()
+    token, secret = tokens.api_token_create(user=manager, now=now - timedelta(hours=721))
+    response = with_token(secret).get(NODES)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+    assert token.expires_at == now - timedelta(hours=1)
+
+
+def test_the_token_lifetime_is_a_setting(manager, settings):
+    settings.API_TOKEN_TTL_HOURS = 2
+    now = timezone.now()
+    token, _ = tokens.api_token_create(user=manager, now=now)
+    assert token.expires_at == now + timedelta(hours=2)
+
+
+def test_a_token_records_when_it_was_last_used_at_most_once_a_minute(manager):
+    t0 = timezone.now()
+    token, secret = tokens.api_token_create(user=manager, now=t0)
+    assert token.last_used_at is None
+    assert tokens.api_token_authenticate(secret=secret, now=t0 + timedelta(seconds=5)) == token
+    token.refresh_from_db()
+    assert token.last_used_at == t0 + timedelta(seconds=5)
+    tokens.api_token_authenticate(secret=secret, now=t0 + timedelta(seconds=50))
+    token.refresh_from_db()
+    assert token.last_used_at == t0 + timedelta(seconds=5)
+    tokens.api_token_authenticate(secret=secret, now=t0 + timedelta(seconds=66))
+    token.refresh_from_db()
+    assert token.last_used_at == t0 + timedelta(seconds=66)
+
+
+def test_delete_revokes_the_token_used(manager):
+    keep, drop = token_login()["token"], token_login()["token"]
+    assert with_token(drop).delete(TOKEN).status_code == 204
+    assert with_token(drop).get(NODES).status_code == 401
+    assert with_token(keep).get(NODES).status_code == 200
+
+
+def test_delete_without_a_token_is_refused(manager_api):
+    assert manager_api.delete(TOKEN).status_code in (401, 403)
+    assert APIClient().delete(TOKEN).status_code == 401
+
+
+def test_list_ones_tokens_and_revoke_one(manager, member):
+    laptop = token_login(name="laptop")
+    script = token_login(name="script")
+    token_login("worker", "pw-worker")
+    client = with_token(laptop["token"])
+
+    listed = client.get(TOKENS).json()
+    assert listed["count"] == 2
+    by_name = {t["name"]: t for t in listed["results"]}
+    assert set(by_name) == {"laptop", "script"}
+    assert set(by_name["laptop"]) == {"id", "name", "prefix", "created_at", "expires_at", "last_used_at", "current"}
+    assert by_name["laptop"]["current"] and not by_name["script"]["current"]
+    assert laptop["token"] not in json.dumps(listed) and script["token"] not in json.dumps(listed)
+
+    assert client.delete(f"{TOKENS}{script['id']}/").status_code == 204
+    assert with_token(script["token"]).get(NODES).status_code == 401
+    assert client.get(TOKENS).json()["count"] == 1
+
+
+def test_tokens_list_works_with_the_session_too(manager_api, manager):
+    tokens.api_token_create(user=manager, name="cli")
+    data = manager_api.get(TOKENS).json()
+    assert [t["name"] for t in data["results"]] == ["cli"]
+    assert data["results"][0]["current"] is False
+
+
+def test_someone_elses_token_cannot_be_revoked(manager, outsider, outsider_api):
+    token, secret = tokens.api_token_create(user=manager)
+    assert outsider_api.delete(f"{TOKENS}{token.pk}/").status_code == 404
+    assert with_token(secret).get(NODES).status_code == 200
+
+
+def test_a_password_change_anywhere_invalidates_the_tokens(manager):
+    # The admin's and manage.py changepassword's path: set_password and save, no view of ours.
+    token = token_login()["token"]
+    manager.set_password("a-new-password-2026")
+    manager.save()
+    assert with_token(token).get(NODES).status_code == 401
+
+
+def test_a_deactivated_user_s_token_is_refused(manager):
+    token = token_login()["token"]
+    manager.is_active = False
+    manager.save()
+    assert with_token(token).get(NODES).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -743,6 +886,8 @@ def test_openapi_schema_lists_the_node_paths(manager_api):
         "/api/v1/nodes/{id}/smart/",
         "/api/v1/nodes/{id}/tree/",
         "/api/v1/auth/token/",
+        "/api/v1/auth/tokens/",
+        "/api/v1/auth/tokens/{id}/",
     ):
         assert path in schema["paths"], path
     assert {"get", "put", "patch", "delete"} <= set(schema["paths"]["/api/v1/nodes/{id}/"])
