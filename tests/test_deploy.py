@@ -61,8 +61,21 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
+        ({"AXES_ADDRESS_FAILURE_LIMIT": "3"}, "AXES_ADDRESS_FAILURE_LIMIT"),
+        ({"SESSION_IDLE_TIMEOUT_MINUTES": "0"}, "SESSION_IDLE_TIMEOUT_MINUTES"),
+        ({"API_TOKEN_TTL_HOURS": "0"}, "API_TOKEN_TTL_HOURS"),
     ],
-    ids=["debug-maybe", "mysql", "no-secret-key", "empty-secret-key", "redis-http", "no-allowed-hosts"],
+    ids=[
+        "debug-maybe",
+        "mysql",
+        "no-secret-key",
+        "empty-secret-key",
+        "redis-http",
+        "no-allowed-hosts",
+        "address-limit-below-pair-limit",
+        "no-idle-timeout",
+        "no-token-lifetime",
+    ],
 )
 @pytest.mark.parametrize(
     "command",
