@@ -1,5 +1,5 @@
 """Security settings (kpitree/settings.py, accounts/): argon2 hashes, CSRF, login lockout and the
-client address behind the proxy, sessions."""
+client address behind the proxy, sessions, a login for the API schema and docs."""
 
 from __future__ import annotations
 
@@ -281,6 +281,35 @@ def test_logout_ends_the_session(manager):
 
 
 # --- response headers ---------------------------------------------------------------------------
+
+
+# --- the API schema and docs are for signed-in users -------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/schema/?format=json"])
+def test_api_schema_needs_a_login(db, path):
+    response = APIClient().get(path)
+    assert response.status_code == 401
+    assert "openapi" not in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/docs/", "/api/v1/docs/?script="])
+def test_api_docs_page_redirects_to_the_login(db, path):
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN + "?next=")
+
+
+def test_api_schema_and_docs_with_a_session_or_a_token(manager):
+    client = Client()
+    client.force_login(manager)
+    assert client.get("/api/v1/docs/").status_code == 200
+    assert client.get("/api/v1/schema/").status_code == 200
+
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"username": "boss", "password": "pw-boss"}, format="json").json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/schema/").status_code == 200
 
 
 @pytest.mark.parametrize("path", [LOGIN, "/api/v1/docs/"])

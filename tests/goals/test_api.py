@@ -918,7 +918,8 @@ def test_openapi_schema_as_json(manager_api):
     assert "/api/v1/nodes/{id}/tree/" in json.loads(response.content)["paths"]
 
 
-def test_api_docs_load_nothing_from_outside(client):
+def test_api_docs_load_nothing_from_outside(client, manager):
+    client.force_login(manager)
     response = client.get("/api/v1/docs/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -933,7 +934,8 @@ def test_api_docs_load_nothing_from_outside(client):
     assert all('src="/' in attributes and not body.strip() for attributes, body in scripts)
 
 
-def test_api_docs_start_up_script_points_at_the_local_schema(client):
+def test_api_docs_start_up_script_points_at_the_local_schema(client, manager):
+    client.force_login(manager)
     html = client.get("/api/v1/docs/").content.decode()
     script_url = re.search(r'<script src="(/api/v1/docs/\?[^"]*script[^"]*)"', html).group(1)
     response = client.get(script_url.replace("&amp;", "&"))
