@@ -43,12 +43,9 @@ def request_rollup(*, tree_id: int, node_ids: Sequence[int] = ()) -> None:
     # A failed run is not a pending one: the first request since the failure enqueues again
     # (requests during that retry's run coalesce as usual). Conditional updates, so of two
     # concurrent requests only one enqueues.
-    after_failure = (
-        not became_stale
-        and RollupState.objects.filter(pk=state.pk, failed_at__isnull=False)
-        .filter(Q(requested_at__isnull=True) | Q(requested_at__lte=F("failed_at")))
-        .update(requested_at=now)
-    )
+    after_failure = not became_stale and RollupState.objects.filter(pk=state.pk, failed_at__isnull=False).filter(
+        Q(requested_at__isnull=True) | Q(requested_at__lte=F("failed_at"))
+    ).update(requested_at=now)
     if not (became_stale or after_failure):
         # A run is already pending: it will see this request by requested_at.
         RollupState.objects.filter(pk=state.pk).update(requested_at=now)

@@ -532,7 +532,7 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             Level.ERROR,
             "T-window-length",
             _(
-                "From %(start)s to %(deadline)s are %(count)s periods at this frequency; a node may have at "
+                "From %(start)s to %(deadline)s there are %(count)s periods at this frequency; a node may have at "
                 "most %(most)s. Shorten the window or measure less often."
             )
             % {

@@ -625,7 +625,11 @@ def test_a_window_that_cannot_be_computed_makes_the_node_an_error(change, reason
     document = e.series(3)
 
     assert (broken.actual, broken.status, broken.missing) == (None, NO_DATA, 0)
-    assert broken.reason.as_dict() == {"code": "window_unsupported", "frequency": change.get("frequency", "monthly"), **reason}
+    assert broken.reason.as_dict() == {
+        "code": "window_unsupported",
+        "frequency": change.get("frequency", "monthly"),
+        **reason,
+    }
     assert document["period"] == [] and document["quarter"]["period"] == []
     assert document["error"]["code"] == "window_unsupported"
     # The rest of the tree is computed; the broken node counts as a child without a value.
@@ -655,7 +659,10 @@ def test_a_node_that_raises_is_no_data_with_the_error_and_its_siblings_are_compu
 
     monkeypatch.setattr(TreeRollup, "_own_value", own_value)
 
-    assert e.assess(3, *APRIL).reason.as_dict() == {"code": "node_error", "error": "ArithmeticError: something unforeseen"}
+    assert e.assess(3, *APRIL).reason.as_dict() == {
+        "code": "node_error",
+        "error": "ArithmeticError: something unforeseen",
+    }
     assert e.series(3)["error"]["code"] == "node_error"
     assert e.assess(2, *APRIL).status == ON_TRACK
     assert e.assess(1, *APRIL).actual == 60.0
