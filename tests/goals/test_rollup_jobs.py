@@ -15,6 +15,7 @@ import pytest
 from goals import rollup_jobs, selectors, services, tasks
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.models import Node, RollupSeries, RollupState
+from kpitree.celery import app
 
 TODAY = date(2026, 5, 20)
 
@@ -87,7 +88,8 @@ def test_a_run_that_completes_clears_the_failure(saas_tree, monkeypatch, broken_
 def test_the_sweep_brings_a_failed_tree_back_once_the_cause_is_gone(saas_tree, monkeypatch, broken_engine):
     tasks.rollup_tree(saas_tree.pk)
     monkeypatch.undo()
-    # Without a broker tasks run in-process: the sweep's enqueue runs the rollup.
+    # Tasks run in-process (eagerly): the sweep's enqueue runs the rollup.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
     assert tasks.sweep_stale_trees() == 1
 
     assert state_of(saas_tree).stale_since is None
