@@ -922,6 +922,7 @@ class ManagerDashboard:
     pairs: list[PairSeries]
     pair_count: int  # how many pairs the trees have, of which ``pairs`` are the first
     stale: bool
+    failures: tuple[goals_selectors.RollupFailure, ...] = ()  # trees whose last rollup failed
 
 
 def _pair_series(pair: IndicatorPair, series: Mapping[int, dict], window: Window, today: date) -> PairSeries:
@@ -971,6 +972,7 @@ def manager_dashboard(
         pairs=[_pair_series(p, series, window, today) for p in watched],
         pair_count=len(pairs),
         stale=any(state[0] for state in states.values()),
+        failures=tuple(goals_selectors.rollup_failures(organisation.pk, tree_ids)),
     )
 
 

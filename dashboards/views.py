@@ -122,6 +122,8 @@ def manager_home(request: HttpRequest) -> HttpResponse:
             "all_roots": chosen.roots,
             "scope": scope,
             "board": board,
+            # Why a tree's figures stopped updating: for managers, who can fix the cause.
+            "rollup_failures": board.failures if membership.can_edit_trees else (),
             "counts": counts,
             "counts_figure": figures.status_counts_chart(counts, title=counts_title) if nodes else None,
             "pairs": [

@@ -79,6 +79,15 @@ def _service_errors(error: DjangoValidationError) -> ValidationError:
     return ValidationError(detail)
 
 
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related object's id, which must be an integer: DRF's own field reads 3.5 as 3 and true as 1."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)) or not str(data).strip().isdigit():
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class SmartSerializer(serializers.Serializer):
     level = serializers.ChoiceField(choices=["pass", "warning", "error"])
     letters = serializers.DictField(child=serializers.DictField())
@@ -101,7 +110,7 @@ class NodeInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     code = serializers.CharField(max_length=40, required=False)
-    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False, allow_null=True)
+    owner = IdField(queryset=User.objects.none(), required=False, allow_null=True)
     unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
     direction = serializers.ChoiceField(choices=Node._meta.get_field("direction").choices, required=False)
     baseline_value = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
@@ -131,7 +140,7 @@ class NodeInputSerializer(serializers.Serializer):
 
 class NodeCreateSerializer(NodeInputSerializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    parent = serializers.PrimaryKeyRelatedField(queryset=Node.objects.none(), allow_null=True, required=False)
+    parent = IdField(queryset=Node.objects.none(), allow_null=True, required=False)
     name = serializers.CharField(max_length=200)
     code = serializers.CharField(max_length=40)
 
@@ -265,7 +274,7 @@ class NodeRestoreApi(OrganisationApi):
 
 class NodeMoveApi(OrganisationApi):
     class InputSerializer(serializers.Serializer):
-        parent = serializers.PrimaryKeyRelatedField(queryset=Node.objects.none())
+        parent = IdField(queryset=Node.objects.none())
         position = serializers.IntegerField(required=False, min_value=0, allow_null=True)
 
     @extend_schema(request=InputSerializer, responses=NodeOutputSerializer)
@@ -335,7 +344,7 @@ class MayEnterActuals(IsOrganisationMember):
 
 
 class MeasurementInputSerializer(serializers.Serializer):
-    node = serializers.PrimaryKeyRelatedField(queryset=Node.objects.none())
+    node = IdField(queryset=Node.objects.none())
     period_start = serializers.DateField(help_text="first day of the node's period (a month: its 1st)")
     value = serializers.DecimalField(max_digits=20, decimal_places=4)
     note = serializers.CharField(allow_blank=True, default="", help_text="required when the value is off track")

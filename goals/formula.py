@@ -7,6 +7,7 @@ parentheses, and a few functions) and evaluated by walking the tree: never ``eva
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -87,10 +88,13 @@ def _check(node: ast.AST, codes: set[str], functions: set[str]) -> None:
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         _check(node.operand, codes, functions)
     elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        # A literal too big for a float (1e999) parses as infinity, which no value can hold.
-        if isinstance(node.value, float) and not math.isfinite(node.value):
+        # A literal too big for a float (1e999) parses as infinity, which no value can hold; an
+        # integer beyond a float's range (a 400-digit literal) cannot even be converted to one.
+        if not _fits_a_float(node.value):
             raise FormulaError(_("A number in the formula is too large."))
     elif isinstance(node, ast.Name):
+        if code_problem(node.id):
+            raise FormulaError(_("%(name)s cannot be a child's code.") % {"name": node.id})
         codes.add(node.id)
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         name = node.func.id
@@ -111,6 +115,23 @@ def _check(node: ast.AST, codes: set[str], functions: set[str]) -> None:
             _("Only numbers, child codes, + - * / and the functions %(allowed)s are allowed.")
             % {"allowed": ", ".join(sorted(FUNCTIONS))}
         )
+
+
+def _fits_a_float(value: int | float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def code_problem(code: str) -> str | None:
+    """Why ``code`` could never be named in a formula, or None. A Python keyword (``if``,
+    ``class``) does not parse as a name, and names starting with ``__`` are refused here."""
+    if keyword.iskeyword(code):
+        return _("%(code)s is a reserved word; formulas could not name it.") % {"code": code}
+    if code.startswith("__"):
+        return _("A code may not start with two underscores; formulas could not name it.")
+    return None
 
 
 def evaluate(formula: ParsedFormula, values: Mapping[str, Decimal]) -> Decimal:
@@ -140,12 +161,16 @@ def _evaluate(node: ast.AST, values: Mapping[str, Decimal]) -> Decimal:
     raise FormulaError(_("Unsupported expression."))  # unreachable after parse()
 
 
-def evaluate_columns(formula: ParsedFormula, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def evaluate_columns(
+    formula: ParsedFormula, values: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evaluate over columns of input values at once, in binary floating point like every other
     rollup number (the rollup engine evaluates one window as a column of one).
 
-    Returns the results and a mask of where a divisor was zero (no number there). Every code of
-    the formula must have a column; a missing input is the caller's to report.
+    Returns the results, a mask of where a divisor was zero and a mask of where the result is
+    not a finite number (``a * 1e308 * 10`` overflows to infinity, ``inf - inf`` is NaN): no
+    number in either case. Every code of the formula must have a column; a missing input (NaN)
+    is the caller's to report.
     """
     width = len(next(iter(values.values()))) if values else 1
     by_zero = np.zeros(width, dtype=bool)
@@ -185,4 +210,8 @@ def evaluate_columns(formula: ParsedFormula, values: Mapping[str, np.ndarray]) -
 
     with np.errstate(over="ignore", invalid="ignore"):
         result = walk(formula.tree.body)
-    return result, by_zero
+    inputs_present = np.ones(width, dtype=bool)
+    for code in formula.codes:
+        inputs_present &= ~np.isnan(np.asarray(values[code], dtype=float))
+    overflow = inputs_present & ~by_zero & ~np.isfinite(result)
+    return np.where(overflow, np.nan, result), by_zero, overflow

@@ -348,9 +348,13 @@ class RollupState(models.Model):
     stale_since = models.DateTimeField(null=True, blank=True)
     requested_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # Set by a run that raised (and why); cleared by the next run that completes. A failed tree
+    # is stale but not "already queued": the next request enqueues a run again.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
 
     def __str__(self) -> str:
-        return f"tree {self.root_id}: {'stale' if self.stale_since else 'fresh'}"
+        return f"tree {self.root_id}: {'failed' if self.failed_at else 'stale' if self.stale_since else 'fresh'}"
 
 
 class RollupChange(models.Model):

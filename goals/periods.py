@@ -97,3 +97,15 @@ def period_starts(first: date, last: date, frequency: str, fiscal_start_month: i
         starts.append(current)
         current = next_period_start(current, frequency)
     return starts
+
+
+def window_fits(start: date | None, end: date | None, frequency: str) -> bool:
+    """Whether a node's window can be computed: every date it has is supported and, with both
+    ends, it holds at most ``MAX_WINDOW_PERIODS`` periods of ``frequency``. One rule for SMART
+    (which refuses such a window) and the rollup (which reports a node that has one, written
+    before the rule, as an error instead of failing the tree)."""
+    if any(day is not None and not is_supported_date(day) for day in (start, end)):
+        return False
+    if start is None or end is None:
+        return True
+    return period_count(start, end, frequency) <= MAX_WINDOW_PERIODS[frequency]

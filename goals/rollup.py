@@ -21,6 +21,8 @@ time (one of its periods, or any range):
 
 from __future__ import annotations
 
+import logging
+import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +32,9 @@ from math import inf
 
 from goals import formula as formulas
 from goals import targets as schedules
-from goals.periods import period_end, period_start, period_starts
+from goals.periods import period_end, period_start, period_starts, window_fits
+
+logger = logging.getLogger(__name__)
 
 ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_data"
 _SEVERITY = {NO_DATA: -1, ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
@@ -99,6 +103,10 @@ def _reason(code: str, **params: object) -> Reason:
     return Reason(code, items if len(items) < 2 else tuple(sorted(items)))
 
 
+def _no_data(reason: Reason) -> Assessment:
+    return Assessment(None, schedules.Target(), None, None, NO_DATA, 0, reason)
+
+
 class TreeRollup:
     """Evaluates one tree for any window; remembers what it has computed."""
 
@@ -112,6 +120,8 @@ class TreeRollup:
         overrides: Mapping[int, Mapping[date, float]] | None = None,
     ) -> None:
         self.specs = {s.id: s for s in specs}
+        # Nodes that cannot be computed, with the reason: their assessments are no data.
+        self.errors: dict[int, Reason] = {}
         self._inherit_windows()
         self.children: dict[int | None, list[NodeSpec]] = defaultdict(list)
         for spec in self.specs.values():
@@ -149,6 +159,18 @@ class TreeRollup:
 
         for spec in list(self.specs.values()):
             resolve(spec)
+        # A window SMART refuses (a deadline of 9999-12-31, a daily KPI over 40 years), written
+        # before the rule existed: the node is an error without periods, so no date arithmetic
+        # overflows and the rest of the tree is computed. Its children inherited the same window.
+        for node_id, spec in resolved.items():
+            if not window_fits(spec.start, spec.deadline, spec.frequency):
+                self.errors[node_id] = _reason(
+                    "window_unsupported",
+                    start=spec.start.isoformat() if spec.start else "",
+                    deadline=spec.deadline.isoformat() if spec.deadline else "",
+                    frequency=spec.frequency,
+                )
+                resolved[node_id] = replace(spec, start=None, deadline=None)
         self.specs = resolved
 
     # --- periods and targets -------------------------------------------------------------
@@ -227,10 +249,22 @@ class TreeRollup:
     def assess(self, node_id: int, first: date, last: date) -> Assessment:
         key = (node_id, first, last)
         if key not in self._memo:
-            self._memo[key] = self._assess(self.specs[node_id], first, last)
+            try:
+                self._memo[key] = self._assess(self.specs[node_id], first, last)
+            except Exception as error:  # one node's fault must not fail its whole tree
+                self._memo[key] = self._failed(node_id, error)
         return self._memo[key]
 
+    def _failed(self, node_id: int, error: Exception) -> Assessment:
+        """A node whose computation raised: no data, with the error as the reason (and logged)."""
+        if node_id not in self.errors:
+            logger.exception("The rollup of node %s failed; it is reported as no data.", node_id)
+            self.errors[node_id] = _reason("node_error", error=f"{type(error).__name__}: {error}")
+        return _no_data(self.errors[node_id])
+
     def _assess(self, spec: NodeSpec, first: date, last: date) -> Assessment:
+        if spec.id in self.errors:
+            return _no_data(self.errors[spec.id])
         children = self.children.get(spec.id, [])
         if spec.value_source == "manual":
             actual, missing, reason, inputs = self._own_value(spec, first, last)
@@ -283,10 +317,12 @@ class TreeRollup:
                 return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
             # The same arithmetic as the columnar rebuild (goals.rollup_columns): one window is a
             # column of one.
-            result, by_zero = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
+            result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
             if by_zero[0]:
                 # A code, not the message: the reason is stored and translated when shown.
                 return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
+            if overflow[0]:
+                return None, missing, _reason("overflow"), inputs
             return float(result[0]), missing, _reason("formula", formula=spec.formula), inputs
         present = [(child, a.actual) for child, a in assessed if a.actual is not None]
         if not present:
@@ -306,6 +342,9 @@ class TreeRollup:
             value = min(values)
         else:
             value = max(values)
+        if not math.isfinite(value):
+            # Children near a float's limit (from formulas) can add up beyond it.
+            return None, missing, _reason("overflow"), inputs
         absent = len(children) - len(present)
         return value, missing, _reason("combined", method=spec.value_source, used=len(present), absent=absent), inputs
 
@@ -369,11 +408,20 @@ class TreeRollup:
         """
         spec = self.specs[node_id]
         starts, frequency, end = self.periods(spec), spec.frequency, self._period_end
-        document = self._columns(node_id, [(start, end(start, frequency)) for start in starts])
-        document["as_of"] = self.as_of.isoformat()
-        for name, window in (("quarter", "quarterly"), ("year", "yearly")):
-            bounds = [(s, end(s, window)) for s in self._window_starts(spec, window)]
-            document[name] = self._columns(node_id, bounds)
+        try:
+            document = self._columns(node_id, [(start, end(start, frequency)) for start in starts])
+            document["as_of"] = self.as_of.isoformat()
+            for name, window in (("quarter", "quarterly"), ("year", "yearly")):
+                bounds = [(s, end(s, window)) for s in self._window_starts(spec, window)]
+                document[name] = self._columns(node_id, bounds)
+        except Exception as error:  # as in assess(): the node is an error, the tree goes on
+            self._failed(node_id, error)
+        if node_id in self.errors:
+            # No periods (or none trusted): the document says why, for the pages to show.
+            document = self._columns(node_id, [])
+            document["as_of"] = self.as_of.isoformat()
+            document["quarter"] = document["year"] = self._columns(node_id, [])
+            document["error"] = self.errors[node_id].as_dict()
         return document
 
     def _window_starts(self, spec: NodeSpec, frequency: str) -> list[date]:
@@ -414,6 +462,8 @@ def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
             return 100.0, headroom, ON_TRACK, _reason("in_range")
         width = (high - low) if low is not None and high is not None and high > low else abs(low or high or 1)
         attainment = max(0.0, 100.0 + gap / width * 100.0)
+        if not (math.isfinite(attainment) and math.isfinite(gap)):
+            return None, None, NO_DATA, _reason("overflow")
         # Outside the range is never on track; the thresholds only say how far off it is.
         status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
         return attainment, gap, status, _reason("out_of_range")
@@ -429,6 +479,10 @@ def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
         # A ratio of two negatives reads backwards (a loss of ¥3M would "attain" 60% of a
         # target loss of ¥5M); measure the gap in units of the target instead: 140%.
         attainment = 100.0 + gap / -target.value * 100.0
+    if not (math.isfinite(attainment) and math.isfinite(gap)):
+        # A value near a float's limit (from a formula) against an ordinary target: no number
+        # can say how far ahead it is, and JSON has no Infinity.
+        return None, None, NO_DATA, _reason("overflow")
     status = TreeRollup._status(spec, attainment)
     return (
         attainment,

@@ -20,6 +20,7 @@ documents — which hold unrounded numbers for that reason.
 from __future__ import annotations
 
 import json
+import logging
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -30,6 +31,8 @@ import orjson
 from goals import formula as formulas
 from goals.periods import period_end, period_start
 from goals.rollup import MAX_SCORE, NodeSpec, TreeRollup
+
+logger = logging.getLogger(__name__)
 
 # Status codes are the severities of goals.rollup (no data −1, on track 0, at risk 1, off track 2).
 STATUS_NAMES = {-1: "no_data", 0: "on_track", 1: "at_risk", 2: "off_track"}
@@ -52,6 +55,9 @@ REASONS = [
     "no_child_data",
     "worst_of_children",
     "weighted_children",
+    "overflow",
+    "window_unsupported",
+    "node_error",
 ]
 R = {code: index for index, code in enumerate(REASONS)}
 GRIDS = ("quarter", "year")
@@ -306,8 +312,13 @@ class ColumnarRollup:
             )
         zero_weights = (source == "weighted_average") & (seen > 0) & (weight == 0)
         none = seen == 0
-        actual = np.where(none | zero_weights, np.nan, actual)
-        reason = np.where(none, R["no_inputs"], np.where(zero_weights, R["zero_weights"], R["combined"]))
+        overflow = ~none & ~zero_weights & ~np.isfinite(actual)
+        actual = np.where(none | zero_weights | overflow, np.nan, actual)
+        reason = np.where(
+            none,
+            R["no_inputs"],
+            np.where(zero_weights, R["zero_weights"], np.where(overflow, R["overflow"], R["combined"])),
+        )
         rows = np.array(with_children)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
@@ -327,11 +338,13 @@ class ColumnarRollup:
             column = by_code.get(code)
             absent |= np.ones(width, dtype=bool) if column is None else np.isnan(column)
         inputs = {code: by_code.get(code, np.full(width, np.nan)) for code in parsed.codes}
-        value, by_zero = formulas.evaluate_columns(parsed, inputs)
-        fine = ~absent & ~by_zero
+        value, by_zero, overflow = formulas.evaluate_columns(parsed, inputs)
+        fine = ~absent & ~by_zero & ~overflow
         out.actual[parent] = np.where(fine, value, np.nan)
         out.reason[parent] = np.where(
-            absent, R["formula_missing"], np.where(by_zero, R["division_by_zero"], R["formula"])
+            absent,
+            R["formula_missing"],
+            np.where(by_zero, R["division_by_zero"], np.where(overflow, R["overflow"], R["formula"])),
         )
 
     def _judge(self, rows: np.ndarray, out: Columns) -> None:
@@ -369,11 +382,16 @@ class ColumnarRollup:
             status = np.where(attainment >= at_risk, 0, np.where(attainment >= off_track, 1, 2))
         no_value = np.isnan(actual)
         no_target = ~ranged & np.isnan(target) & ~no_value
-        judged_reason = np.where(ranged, range_reason, np.where(no_target, R["no_target"], R["thresholds"]))
         result_attainment = np.where(ranged, range_attainment, attainment)
         result_gap = np.where(ranged, range_gap, gap)
         result_status = np.where(ranged, range_status, status)
-        unjudged = no_value | no_target
+        overflow = ~no_value & ~no_target & ~(np.isfinite(result_attainment) & np.isfinite(result_gap))
+        judged_reason = np.where(
+            overflow,
+            R["overflow"],
+            np.where(ranged, range_reason, np.where(no_target, R["no_target"], R["thresholds"])),
+        )
+        unjudged = no_value | no_target | overflow
         out.attainment[rows] = np.where(unjudged, np.nan, result_attainment)
         out.gap[rows] = np.where(unjudged, np.nan, result_gap)
         out.status[rows] = np.where(unjudged, -1, result_status)
@@ -425,6 +443,11 @@ class ColumnarRollup:
 
     def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
         """Every node (or those in ``only``), deepest level first."""
+        # Overflow to infinity is detected and reported per node (reason "overflow"), not warned.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._evaluate_levels(grid, out, only)
+
+    def _evaluate_levels(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
         count = len(self.ids)
         chosen = np.ones(count, dtype=bool) if only is None else np.isin(np.arange(count), list(only))
         manual = np.array([s.value_source == "manual" for s in self.specs])
@@ -536,8 +559,16 @@ def _rows_json(matrix: np.ndarray) -> list[str]:
 
 
 def tree_documents(engine: TreeRollup, order: Sequence[int]) -> list[tuple[int, str]]:
-    """Every node's stored document as JSON: by columns when the tree allows, else node by node."""
+    """Every node's stored document as JSON: by columns when the tree allows, else node by node.
+
+    Node by node, a node that cannot be computed gets a document that says why (TreeRollup.series)
+    and the others are computed; so a fault the columns did not foresee falls back to that.
+    """
     columnar = ColumnarRollup(engine, order)
     if columnar.applies():
-        return columnar.documents()
-    return [(node_id, json.dumps(engine.series(node_id), separators=(",", ":"))) for node_id in order]
+        try:
+            return columnar.documents()
+        except Exception:
+            logger.exception("The columnar rollup failed; computing the tree node by node.")
+    # orjson writes a NaN or an infinity that slipped through as null: JSON has neither.
+    return [(node_id, orjson.dumps(engine.series(node_id)).decode()) for node_id in order]

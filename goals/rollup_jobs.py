@@ -3,8 +3,8 @@
 The database is the source of truth: an actual is saved even when the broker is down. The tree
 then stays marked stale (the UI and API say so) until a run — the next request, or the beat
 task that sweeps stale trees — has recomputed it. A burst of saves in one tree coalesces: only
-the save that finds the tree fresh enqueues; later saves only move ``requested_at`` on, and the
-run re-enqueues itself when a request arrived after it started.
+the save that finds the tree fresh (or its last run failed) enqueues; later saves only move
+``requested_at`` on, and the run re-enqueues itself when a request arrived after it started.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from goals.models import Node, RollupChange, RollupState
@@ -39,7 +40,13 @@ def request_rollup(*, tree_id: int, node_ids: Sequence[int] = ()) -> None:
     became_stale = RollupState.objects.filter(pk=state.pk, stale_since__isnull=True).update(
         stale_since=now, requested_at=now
     )
-    if not became_stale:
+    # A failed run is not a pending one: the first request since the failure enqueues again
+    # (requests during that retry's run coalesce as usual). Conditional updates, so of two
+    # concurrent requests only one enqueues.
+    after_failure = not became_stale and RollupState.objects.filter(pk=state.pk, failed_at__isnull=False).filter(
+        Q(requested_at__isnull=True) | Q(requested_at__lte=F("failed_at"))
+    ).update(requested_at=now)
+    if not (became_stale or after_failure):
         # A run is already pending: it will see this request by requested_at.
         RollupState.objects.filter(pk=state.pk).update(requested_at=now)
         return

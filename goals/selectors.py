@@ -29,7 +29,7 @@ from goals.models import (
     RollupState,
     TargetOverride,
 )
-from goals.periods import period_end, period_start, period_starts
+from goals.periods import period_end, period_start, period_starts, window_fits
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -120,10 +120,14 @@ def smart_context(
     children: Sequence[Node],
     siblings: Sequence[Node],
     history: tuple[Decimal, ...] = (),
+    inherited: tuple[date | None, date | None] = (None, None),
+    dependant_windows: tuple[tuple[str, str, date | None, date | None], ...] = (),
 ) -> smart.NodeContext:
     """Build the SMART context from already-loaded neighbours (no queries).
 
-    ``siblings`` are the parent's other active children (excluding ``node``).
+    ``siblings`` are the parent's other active children (excluding ``node``); ``inherited`` the
+    (start, deadline) its ancestors give it and ``dependant_windows`` its descendants' windows
+    that follow its dates (see :func:`window_context`).
     """
     if node.kind == Kind.KSF:
         kpis = sum(1 for c in children if c.kind == Kind.KPI)
@@ -140,7 +144,36 @@ def smart_context(
         child_units=tuple(c.unit for c in children),
         kpis_under_ksf=kpis,
         history=history,
+        inherited_start=inherited[0],
+        inherited_deadline=inherited[1],
+        dependant_windows=dependant_windows,
     )
+
+
+def window_context(
+    node: Node, *, parent: Node | None
+) -> tuple[tuple[date | None, date | None], tuple[tuple[str, str, date | None, date | None], ...]]:
+    """The window ``node`` inherits under ``parent`` and the windows of its active descendants
+    that take a date from it, with the node's dates as they are being saved (two queries)."""
+    inherited: tuple[date | None, date | None] = (None, None)
+    if parent is not None and parent.pk:
+        inherited = node_window(parent)
+    if not node.pk:
+        return inherited, ()
+    windows = {node.pk: (node.start_date or inherited[0], node.deadline or inherited[1])}
+    dependants = []
+    rows = (
+        node.get_descendants()
+        .filter(is_archived=False)
+        .order_by("lft")
+        .values_list("pk", "parent_id", "start_date", "deadline", "code", "frequency")
+    )
+    for pk, parent_id, start, deadline, code, frequency in rows:
+        above = windows.get(parent_id, (None, None))
+        windows[pk] = (start or above[0], deadline or above[1])
+        if start is None or deadline is None:
+            dependants.append((code, frequency, *windows[pk]))
+    return inherited, tuple(dependants)
 
 
 def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
@@ -153,7 +186,16 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
     siblings: list[Node] = []
     if parent is not None and parent.pk:
         siblings = list(Node.objects.filter(parent_id=parent.pk, is_archived=False).exclude(pk=node.pk))
-    return smart_context(node, parent=parent, children=children, siblings=siblings, history=history)
+    inherited, dependants = window_context(node, parent=parent)
+    return smart_context(
+        node,
+        parent=parent,
+        children=children,
+        siblings=siblings,
+        history=history,
+        inherited=inherited,
+        dependant_windows=dependants,
+    )
 
 
 def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
@@ -163,6 +205,11 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
     for n in nodes:
         children[n.parent_id].append(n)
     history = history_by_node(list(by_id))
+    # Each node's window as the rollup resolves it (nodes come in tree order, parents first).
+    windows: dict[int, tuple[date | None, date | None]] = {}
+    for n in nodes:
+        above = windows.get(n.parent_id, (None, None))
+        windows[n.pk] = (n.start_date or above[0], n.deadline or above[1])
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
@@ -173,6 +220,7 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
             children=children[n.pk],
             siblings=siblings,
             history=history.get(n.pk, ()),
+            inherited=windows.get(n.parent_id, (None, None)),
         )
         reports[n.pk] = smart.check_node(n, context)
     return reports
@@ -407,6 +455,27 @@ def tree_engine_around(
     return engine, [n.pk for n in nodes], path, stored
 
 
+@dataclass(frozen=True)
+class RollupFailure:
+    """The last run of a tree's rollup raised (goals.tasks.rollup_tree): when and why."""
+
+    root: Node
+    failed_at: object
+    reason: str
+
+
+def rollup_failures(organisation_id: int, tree_ids: Sequence[int]) -> list[RollupFailure]:
+    """The trees among ``tree_ids`` whose last rollup failed, in tree order, in one query."""
+    states = (
+        RollupState.objects.filter(
+            root__organisation_id=organisation_id, root__tree_id__in=list(tree_ids), failed_at__isnull=False
+        )
+        .select_related("root")
+        .order_by("root__tree_id")
+    )
+    return [RollupFailure(state.root, state.failed_at, state.failure) for state in states]
+
+
 def tree_is_stale(node: Node) -> bool:
     """True while a rollup of the node's tree is pending (results may lag the actuals)."""
     return RollupState.objects.filter(root__tree_id=node.tree_id, stale_since__isnull=False).exists()
@@ -455,6 +524,12 @@ REASONS = {
     "no_child_data": _("None of its children has data for the period."),
     "worst_of_children": _("It takes the worst status of its children."),
     "weighted_children": _("It takes the weighted score of its children's attainment."),
+    "overflow": _("The value is too large to compute (beyond the range of numbers), so it is not judged."),
+    "window_unsupported": _(
+        "Its window (%(start)s … %(deadline)s) cannot be computed: a date is outside the supported "
+        "range or the window holds too many periods. Correct its dates (or its parent's)."
+    ),
+    "node_error": _("It could not be computed: %(error)s"),
 }
 
 
@@ -624,6 +699,10 @@ def node_window(node: Node) -> tuple[date | None, date | None]:
         for ancestor in node.get_ancestors(ascending=True):
             start = start or ancestor.start_date
             deadline = deadline or ancestor.deadline
+    if not window_fits(start, deadline, node.frequency):
+        # Written before SMART refused it: the rollup reports the node as an error; callers
+        # fall back to their default range instead of thousands of periods.
+        return None, None
     return start, deadline
 
 
@@ -663,6 +742,10 @@ class ActualsRow:
 
 def entry_periods(node: Node, *, today: date, fiscal_start_month: int) -> list[date]:
     """The node's periods from its start up to today (and its deadline), newest first."""
+    if not window_fits(node.start_date, node.deadline, node.frequency):
+        # A window SMART refuses (written before the rule): nothing to enter until it is fixed;
+        # the rollup reports the node as an error.
+        return []
     current = period_start(today, node.frequency, fiscal_start_month)
     last = min(current, node.deadline) if node.deadline else current
     if node.start_date:

@@ -86,6 +86,8 @@ def _raise_for(report: smart.SmartReport, extra: Mapping[str, list[str]] | None 
 
 
 def _code_errors(node: Node, tree_id: int | None) -> dict[str, list[str]]:
+    if node.code and (problem := smart.formulas.code_problem(node.code)):
+        return {"code": [problem]}
     if tree_id is None or not node.code:
         return {}
     taken = Node.objects.filter(tree_id=tree_id, code=node.code).exclude(pk=node.pk).exists()
@@ -304,14 +306,18 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
                 {"parent": [_("The destination tree already uses the codes %(codes)s.") % {"codes": ", ".join(clash)}]}
             )
     siblings = list(Node.objects.filter(parent=target, is_archived=False).exclude(pk=node.pk))
+    inherited, dependants = selectors.window_context(node, parent=target)
     context = selectors.smart_context(
         node,
         parent=target,
         children=list(Node.objects.filter(parent=node, is_archived=False)),
         siblings=siblings,
+        inherited=inherited,
+        dependant_windows=dependants,
     )
     report = smart.check_node(node, context)
-    blocking = [f for f in report.errors if f.field in ("parent", "unit")]
+    # Its place, its unit, and the window it (or a descendant) would inherit there.
+    blocking = [f for f in report.errors if f.field in ("parent", "unit") or f.rule == "T-window-length"]
     if blocking:
         raise ValidationError({"parent": [f.message for f in blocking]})
     # The position is among the siblings people see, so archived ones are not counted.
@@ -499,11 +505,22 @@ def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) 
         _series_upsert(documents, computed_at)
         # Only the rows read above: a save committed since then keeps its row for the next run.
         RollupChange.objects.filter(pk__in=[pk for pk, _ in changes]).delete()
-        RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at)
+        RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at, failed_at=None, failure="")
         # Fresh again only if no request came after the one read above (any later request
         # changes requested_at; on PostgreSQL this waits for an uncommitted one and re-checks).
         cleared = RollupState.objects.filter(pk=state.pk, requested_at=covered).update(stale_since=None)
     return not cleared
+
+
+# Enough of an exception's text to say what went wrong, not a page of it.
+FAILURE_MAX_LENGTH = 500
+
+
+def tree_rollup_failed(*, root_id: int, error: Exception) -> None:
+    """Record that a run of the tree's rollup raised: when and why (shown to managers). The tree
+    stays stale; the next request enqueues a run again (goals.rollup_jobs.request_rollup)."""
+    reason = f"{type(error).__name__}: {error}"[:FAILURE_MAX_LENGTH]
+    RollupState.objects.filter(root_id=root_id).update(failed_at=timezone.now(), failure=reason)
 
 
 def _documents_around(root: Node, node_ids: set[int], *, as_of: date) -> list[tuple[int, str]] | None:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from goals import formula as formulas
-from goals.periods import period_count
+from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date, period_count
 
 LETTERS = ("S", "M", "A", "R", "T")
 LETTER_NAMES = {
@@ -109,6 +109,13 @@ class NodeContext:
     kpis_under_ksf: int = 0
     # Past actual values, oldest first.
     history: tuple[Decimal, ...] = ()
+    # The window its nearest dated ancestors give it (start, deadline): a node without dates of
+    # its own (a KSF) has that window, at its own frequency.
+    inherited_start: date | None = None
+    inherited_deadline: date | None = None
+    # Descendants that take a date from this node: (code, frequency, start, deadline) of the
+    # window each would have with this node as it is being saved.
+    dependant_windows: tuple[tuple[str, str, date | None, date | None], ...] = ()
 
 
 @dataclass
@@ -283,6 +290,16 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             parsed = formulas.parse(node.formula or "")
         except formulas.FormulaError as error:
             yield Finding("M", Level.ERROR, "M-formula", str(error), "formula")
+            return
+        if not parsed.codes:
+            # "1/0" or "42": the same (or no) number in every period, whatever the children do.
+            yield Finding(
+                "M",
+                Level.ERROR,
+                "M-formula-constant",
+                _("The formula names no child's code, so it gives the same number in every period."),
+                "formula",
+            )
             return
         unknown = sorted(parsed.codes - ctx.child_codes)
         if unknown:
@@ -478,6 +495,7 @@ def _time_bounded(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 _("Set a start date so progress can be phased over time."),
                 "start_date",
             )
+    yield from _window_findings(node, ctx)
     if node.deadline and ctx.parent_deadline and node.deadline > ctx.parent_deadline:
         yield Finding(
             "T",
@@ -487,6 +505,63 @@ def _time_bounded(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             % {"date": ctx.parent_deadline.isoformat()},
             "deadline",
         )
+
+
+def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    """Dates kpitree can compute with: 9999-12-31 ("open-ended") has no next month, and a window
+    of thousands of periods makes every page of the node slow (docs/smart.md, T-date-range)."""
+    bad_date = False
+    for name, day in (("start_date", node.start_date), ("deadline", node.deadline)):
+        if day and not is_supported_date(day):
+            bad_date = True
+            yield Finding(
+                "T",
+                Level.ERROR,
+                "T-date-range",
+                _("Choose a date from %(earliest)s to %(latest)s.")
+                % {"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+                name,
+            )
+    if bad_date:
+        return
+    start, deadline = node.start_date or ctx.inherited_start, node.deadline or ctx.inherited_deadline
+    most = MAX_WINDOW_PERIODS.get(node.frequency)
+    if start and deadline and most and period_count(start, deadline, node.frequency) > most:
+        yield Finding(
+            "T",
+            Level.ERROR,
+            "T-window-length",
+            _(
+                "From %(start)s to %(deadline)s there are %(count)s periods at this frequency; a node may have at "
+                "most %(most)s. Shorten the window or measure less often."
+            )
+            % {
+                "start": start.isoformat(),
+                "deadline": deadline.isoformat(),
+                "count": period_count(start, deadline, node.frequency),
+                "most": most,
+            },
+            # The field to change: its own dates, or — when both are inherited — its frequency.
+            "deadline" if node.deadline else "start_date" if node.start_date else "frequency",
+        )
+    for code, frequency, start, deadline in ctx.dependant_windows:
+        most = MAX_WINDOW_PERIODS.get(frequency)
+        if not (start and deadline and most) or not (is_supported_date(start) and is_supported_date(deadline)):
+            continue
+        count = period_count(start, deadline, frequency)
+        if count > most:
+            yield Finding(
+                "T",
+                Level.ERROR,
+                "T-window-length",
+                _(
+                    "%(code)s takes its window from this node and would have %(count)s periods at its frequency; "
+                    "a node may have at most %(most)s."
+                )
+                % {"code": code, "count": count, "most": most},
+                "deadline" if node.deadline else "start_date",
+            )
+            return
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from goals.models import Measurement, Node, Organisation, RollupState
-from goals.periods import add_months, period_end
+from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, add_months, period_end, window_fits
 
 # KGI → this many KSFs → this many KPIs each (the SMART rules allow at most 3 KPIs per KSF);
 # below them sub-KPIs branch evenly, as widely as the requested size needs.
@@ -277,12 +277,18 @@ def tree_generate(
     if nodes < 1 or periods < 1:
         raise ValueError("nodes and periods must be at least 1")
     today = today or timezone.localdate()
+    first = add_months(today, -(periods - 1)) if periods < today.year * 12 else date.min
+    last = period_end(today.replace(day=1), "monthly")
+    # Bulk inserts skip goals.services: the one SMART rule a period count can break is checked here.
+    if not window_fits(first, last, "monthly"):
+        raise ValueError(
+            f"{periods} monthly periods ending this month do not fit the supported window "
+            f"({EARLIEST_DATE} … {LATEST_DATE}, at most {MAX_WINDOW_PERIODS['monthly']} periods)"
+        )
     organisation = _lock_organisation(organisation.pk)
     _lock_new_root()
     tree_id = (Node.objects.aggregate(top=Max("tree_id"))["top"] or 0) + 1
     planned = plan_tree(nodes=nodes, depth=depth, seed=seed)
-    first = add_months(today, -(periods - 1))
-    last = period_end(today.replace(day=1), "monthly")
     starts = [add_months(first, i) for i in range(periods)]
 
     by_level: dict[int, list[PlannedNode]] = {}

@@ -35,11 +35,32 @@ def _test_delay() -> None:
     max_retries=8,
 )
 def rollup_tree(root_id: int) -> None:
-    """Recompute a tree's rollup. Idempotent: results are upserted, never incremented."""
+    """Recompute a tree's rollup. Idempotent: results are upserted, never incremented.
+
+    A run that raises is recorded on the tree (managers see why, and the next save enqueues a
+    run again). A database error is retried with backoff; anything else would fail the same way
+    again, so it is logged and left to the next save or the beat sweep.
+    """
     _test_delay()
-    if services.tree_rollup(root_id=root_id):
+    try:
+        again = services.tree_rollup(root_id=root_id)
+    except DatabaseError as error:
+        _record_failure(root_id, error)
+        raise
+    except Exception as error:
+        logger.exception("The rollup of tree %s failed.", root_id)
+        _record_failure(root_id, error)
+        return
+    if again:
         # Requests arrived while this run was computing: run once more to cover them.
         rollup_jobs.enqueue(root_id)
+
+
+def _record_failure(root_id: int, error: Exception) -> None:
+    try:
+        services.tree_rollup_failed(root_id=root_id, error=error)
+    except DatabaseError:  # the database itself is down: the retry or the sweep comes later
+        logger.warning("Could not record the failed rollup of tree %s.", root_id, exc_info=True)
 
 
 @shared_task

@@ -93,8 +93,16 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "summary": summary,
             "show_archived": show_archived,
             "can_edit": request.membership.can_edit_trees,
+            "rollup_failures": _rollup_failures(request, root),
         },
     )
+
+
+def _rollup_failures(request: HttpRequest, node: Node) -> list[selectors.RollupFailure]:
+    """A failed rollup of the node's tree, for managers (who can fix what caused it)."""
+    if not request.membership.can_edit_trees:
+        return []
+    return selectors.rollup_failures(request.membership.organisation_id, [node.tree_id])
 
 
 @membership_required
@@ -147,6 +155,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "explanation": explanation,
             "sees_attainment": sees_attainment,
             "stale": selectors.tree_is_stale(node),
+            "rollup_failures": _rollup_failures(request, node),
             "node": node,
             "report": reports[node.pk],
             "children": children,

@@ -379,11 +379,28 @@ def test_output_has_every_model_field(manager_api, nodes):
         ({"code": "no spaces"}, "code"),
         ({"direction": "sideways"}, "direction"),
         ({"weight": "-1"}, "weight"),
+        # Dates the app can compute with (docs/smart.md T-date-range, T-window-length).
+        ({"deadline": "9999-12-31"}, "deadline"),
+        ({"start_date": "0001-01-01"}, "start_date"),
+        ({"start_date": "1989-12-31"}, "start_date"),
+        ({"deadline": "2101-01-01"}, "deadline"),
+        ({"frequency": "daily", "deadline": "2031-03-31"}, "deadline"),
+        # Formulas and codes a formula could never use.
+        ({"value_source": "formula", "formula": "1/0"}, "formula"),
+        ({"value_source": "formula", "formula": "demos * 1" + "0" * 400}, "formula"),
+        ({"code": "class"}, "code"),
+        ({"code": "__init__"}, "code"),
+        # Ids are integers: 3.5 is not node 3, true is not node 1.
+        ({"parent": "float"}, "parent"),
+        ({"parent": True}, "parent"),
+        ({"owner": "float"}, "owner"),
     ],
 )
 def test_bad_input_gives_400_per_field_and_saves_nothing(manager_api, manager, nodes, overrides, field):
     before = counts()
-    response = manager_api.post(NODES, kpi_payload(nodes["upsell"], manager, **overrides), format="json")
+    base = kpi_payload(nodes["upsell"], manager)
+    payload = {**base, **{k: base[k] + 0.5 if v == "float" else v for k, v in overrides.items()}}
+    response = manager_api.post(NODES, payload, format="json")
     assert response.status_code == 400
     assert field in response.json(), response.json()
     assert counts() == before

@@ -547,3 +547,45 @@ def test_openapi_schema_lists_the_actuals_paths(manager_api):
         assert "get" in schema["paths"][path]
     progress = schema["components"]["schemas"]["NodeProgress"]["properties"]
     assert {"from", "to", "periods", "to_date", "stale"} <= set(progress)
+
+
+@pytest.mark.parametrize("node_id", ["float", True, "3.5", [1], {"id": 1}])
+def test_a_node_id_that_is_not_an_integer_is_400(manager_api, tree, node_id):
+    contracts = tree["contracts"]
+    # 3.5 would otherwise be read as node 3, and true as node 1.
+    value = contracts.pk + 0.5 if node_id == "float" else node_id
+
+    response = manager_api.post(MEASUREMENTS, {**row(contracts, APR, "2"), "node": value}, format="json")
+
+    assert response.status_code == 400
+    assert "node" in response.json()
+    assert not Measurement.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("formula", "reason"),
+    [
+        ("contracts * 1e308 * 10", "too large to compute"),
+        ("1e308 * 1e308 * contracts / appointments", "too large to compute"),
+        # Written before the parser refused it: the node says why, the rest is computed.
+        ("contracts * 1" + "0" * 400, "cannot be computed"),
+    ],
+)
+def test_a_formula_that_overflows_is_no_data_in_progress_and_explain(manager_api, first_quarter, formula, reason):
+    from goals import services
+
+    Node.objects.filter(pk=first_quarter["close_rate"].pk).update(formula=formula)
+    services.tree_rollup(root_id=first_quarter["revenue"].pk)
+
+    for node in (first_quarter["close_rate"], first_quarter["sales"], first_quarter["revenue"]):
+        progress = manager_api.get(url(node, "progress"), {"from": "2026-04-01", "to": "2026-06-30"})
+        explain = manager_api.get(url(node, "explain"), {"period": "2026-04-01"})
+        assert progress.status_code == explain.status_code == 200
+        for response in (progress, explain):
+            assert "Infinity" not in response.content.decode() and "NaN" not in response.content.decode()
+    april = manager_api.get(url(first_quarter["close_rate"], "explain"), {"period": "2026-04-01"}).json()
+    assert (april["actual"], april["status"]) == (None, "no_data")
+    assert reason in april["rule"]
+    # Its inputs are still judged.
+    contracts = manager_api.get(url(first_quarter["contracts"], "explain"), {"period": "2026-04-01"}).json()
+    assert contracts["status"] == "on_track"

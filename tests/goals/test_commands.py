@@ -68,3 +68,13 @@ def test_rollup_unknown_tree_or_a_node_that_is_not_a_kgi_fails_clearly(saas_tree
 def test_rollup_needs_a_tree_or_all():
     with pytest.raises(CommandError):
         run("rollup")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("periods", ["601", "1000", "30000"])
+def test_generate_tree_refuses_a_window_the_app_cannot_compute(periods):
+    # Bulk inserts skip goals.services, so the command checks the window SMART would refuse.
+    with pytest.raises(CommandError, match="do not fit the supported window"):
+        run("generate_tree", "--org", "Load test", "--nodes", "10", "--periods", periods)
+
+    assert not Node.objects.exists()

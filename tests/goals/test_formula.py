@@ -69,6 +69,9 @@ ONLY_ALLOWED = "Only numbers, child codes, + - * / and the functions abs, avg, m
         ("None", ONLY_ALLOWED),
         ("1j", ONLY_ALLOWED),
         ("1e999", "A number in the formula is too large."),
+        ("contracts * " + "9" * 400, "A number in the formula is too large."),
+        ("-" + "9" * 309 + " + contracts", "A number in the formula is too large."),
+        ("__class__ + 1", "__class__ cannot be a child's code."),
         ("[contracts, leads]", ONLY_ALLOWED),
         ("(contracts, leads)", ONLY_ALLOWED),
         ("{contracts}", ONLY_ALLOWED),
@@ -195,3 +198,32 @@ def test_evaluate_division_by_zero(source):
 def test_formula_error_is_a_value_error():
     # Callers that only know ValueError (forms, serializers) still catch it.
     assert issubclass(FormulaError, ValueError)
+
+
+def test_the_largest_float_literals_are_accepted():
+    assert formula.parse("contracts * 1e308").codes == {"contracts"}
+    assert formula.parse("contracts * " + "9" * 308).codes == {"contracts"}
+
+
+@pytest.mark.parametrize("code", ["if", "class", "None", "True", "lambda", "__x", "__class__", "__"])
+def test_codes_no_formula_could_name_are_refused(code):
+    assert formula.code_problem(code)
+
+
+@pytest.mark.parametrize("code", ["revenue", "_private", "a__b", "x1", "match", "type", "売上"])
+def test_ordinary_codes_are_fine(code):
+    assert formula.code_problem(code) is None
+
+
+def test_evaluate_columns_marks_overflow_apart_from_division_by_zero_and_missing_inputs():
+    import numpy as np
+
+    parsed = formula.parse("a * 1e308 * 10 / b")
+    a = np.array([1.0, 0.0, 1.0, np.nan, -1.0])
+    b = np.array([1.0, 1.0, 0.0, 1.0, 1.0])
+
+    result, by_zero, overflow = formula.evaluate_columns(parsed, {"a": a, "b": b})
+
+    assert by_zero.tolist() == [False, False, True, False, False]
+    assert overflow.tolist() == [True, False, False, False, True]
+    assert result[1] == 0.0 and np.isnan(result[[0, 2, 3, 4]]).all()

@@ -15,6 +15,7 @@ from goals.periods import (
     period_end,
     period_start,
     period_starts,
+    window_fits,
 )
 
 FY_START, FY_END = date(2026, 4, 1), date(2027, 3, 31)
@@ -237,3 +238,26 @@ def test_period_starts_tile_the_fiscal_year(frequency, count):
     for start, following in zip(starts, starts[1:], strict=False):
         assert period_end(start, frequency).toordinal() + 1 == following.toordinal()
         assert period_start(period_end(start, frequency), frequency, 4) == start
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "frequency", "expected"),
+    [
+        (FY_START, FY_END, "daily", True),
+        (date(1990, 1, 1), date(2100, 12, 31), "yearly", False),  # 111 fiscal years > 50
+        (date(1990, 1, 1), date(2039, 12, 31), "monthly", True),  # 600 months
+        (date(1990, 1, 1), date(2040, 1, 1), "monthly", False),  # 601
+        (date(2024, 1, 1), date(2027, 1, 4), "daily", True),  # 1,100 days
+        (date(2024, 1, 1), date(2027, 1, 5), "daily", False),
+        (date(1989, 12, 31), FY_END, "yearly", False),
+        (FY_START, date(2101, 1, 1), "yearly", False),
+        (FY_START, date(9999, 12, 31), "monthly", False),
+        (date(1, 1, 1), None, "monthly", False),
+        (None, date(9999, 12, 31), "monthly", False),
+        (FY_START, None, "daily", True),
+        (None, None, "daily", True),
+        (FY_END, FY_START, "daily", True),  # backwards: SMART's T-order, not this rule
+    ],
+)
+def test_window_fits(start, end, frequency, expected):
+    assert window_fits(start, end, frequency) is expected

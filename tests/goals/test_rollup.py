@@ -602,3 +602,95 @@ def test_combining_children_of_different_units_is_a_definition_error(value_sourc
     assert "M-unit-mismatch" not in {f.rule for f in smart.check_node(parent, same).errors}
     parent.value_source, parent.formula = "formula", "a / b * 100"
     assert "M-unit-mismatch" not in {f.rule for f in smart.check_node(parent, formula).errors}
+
+
+# --- one bad node never fails the tree (docs/rollup.md §8) ---------------------------------------
+
+APRIL = (APR, period_end(APR, "monthly"))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"deadline": date(9999, 12, 31)}, {"deadline": "9999-12-31", "start": "2026-04-01"}),
+        ({"start": date(1, 1, 1)}, {"deadline": "2027-03-31", "start": "0001-01-01"}),
+        ({"frequency": "daily", "start": date(2020, 1, 1)}, {"deadline": "2027-03-31", "start": "2020-01-01"}),
+    ],
+)
+def test_a_window_that_cannot_be_computed_makes_the_node_an_error(change, reason):
+    specs = [node(1, kind="kgi", value_source="sum", target=100.0), node(2, 1, target=50.0), node(3, 1, **change)]
+    e = engine(specs, {2: {APR: 60.0}, 3: {APR: 70.0}})
+
+    broken = e.assess(3, *APRIL)
+    document = e.series(3)
+
+    assert (broken.actual, broken.status, broken.missing) == (None, NO_DATA, 0)
+    assert broken.reason.as_dict() == {
+        "code": "window_unsupported",
+        "frequency": change.get("frequency", "monthly"),
+        **reason,
+    }
+    assert document["period"] == [] and document["quarter"]["period"] == []
+    assert document["error"]["code"] == "window_unsupported"
+    # The rest of the tree is computed; the broken node counts as a child without a value.
+    assert e.assess(2, *APRIL).status == ON_TRACK
+    assert e.assess(1, *APRIL).actual == 60.0
+    assert len(e.series(1)["period"]) == 12
+
+
+def test_a_ksf_inherits_an_unsupported_window_and_reports_it():
+    specs = [node(1, kind="kgi", value_source="sum", target=100.0, deadline=date(9999, 12, 31)), ksf(2, 1)]
+
+    e = engine(specs)
+
+    assert e.series(2)["error"]["code"] == "window_unsupported"
+    assert e.assess(2, *APRIL).status == NO_DATA
+
+
+def test_a_node_that_raises_is_no_data_with_the_error_and_its_siblings_are_computed(monkeypatch):
+    specs = [node(1, kind="kgi", value_source="sum", target=100.0), node(2, 1, target=50.0), node(3, 1, target=5.0)]
+    e = engine(specs, {2: {APR: 60.0}, 3: {APR: 70.0}})
+    computed = TreeRollup._own_value
+
+    def own_value(self, spec, first, last):
+        if spec.id == 3:
+            raise ArithmeticError("something unforeseen")
+        return computed(self, spec, first, last)
+
+    monkeypatch.setattr(TreeRollup, "_own_value", own_value)
+
+    assert e.assess(3, *APRIL).reason.as_dict() == {
+        "code": "node_error",
+        "error": "ArithmeticError: something unforeseen",
+    }
+    assert e.series(3)["error"]["code"] == "node_error"
+    assert e.assess(2, *APRIL).status == ON_TRACK
+    assert e.assess(1, *APRIL).actual == 60.0
+
+
+@pytest.mark.parametrize(
+    "formula",
+    ["a * 1e308 * 10", "1e308 * 1e308 * a", "a * 1e308 * 10 - a * 1e308 * 10", "-a * 1e308 * 10"],
+)
+def test_a_formula_that_overflows_is_no_data_with_the_reason(formula):
+    specs = [node(1, kind="kgi", value_source="formula", formula=formula, target=1.0), node(2, 1, code="a")]
+    e = engine(specs, {2: {APR: 2.0}})
+
+    april = e.assess(1, APR, period_end(APR, "monthly"))
+
+    assert (april.actual, april.attainment, april.gap, april.status) == (None, None, None, NO_DATA)
+    assert april.reason.code == "overflow"
+    json.dumps(e.series(1), allow_nan=False)  # JSON has no NaN or Infinity
+
+
+def test_a_value_whose_attainment_overflows_is_shown_but_not_judged():
+    specs = [
+        node(1, kind="kgi", value_source="formula", formula="a * 1.5e308", target=0.001),
+        node(2, 1, code="a"),
+    ]
+    e = engine(specs, {2: {APR: 1.0}})
+
+    april = e.assess(1, APR, period_end(APR, "monthly"))
+
+    assert (april.actual, april.attainment, april.gap, april.status) == (1.5e308, None, None, NO_DATA)
+    assert april.reason.code == "overflow"

@@ -113,3 +113,85 @@ def test_a_tree_of_mixed_frequencies_is_computed_node_by_node(saas_tree):
     assert not rollup_columns.ColumnarRollup(engine, ids).applies()
     documents = dict(rollup_columns.tree_documents(engine, ids))
     assert {k: json.loads(v) for k, v in documents.items()} == _by_engine(engine, ids)
+
+
+# Values near a float's limit: a formula that overflows (to infinity, or NaN from inf - inf), a
+# sum of children that does, and a finite value whose attainment does. Each is no data with the
+# reason "overflow" in both engines, and the documents hold no NaN or Infinity.
+OVERFLOW_SPECS = [
+    _spec(1, None, "kgi", kind="kgi", value_source="sum", target=1.0),
+    _spec(2, 1, "big", value_source="formula", formula="a * 1e308 * 10", target=1.0),
+    _spec(3, 2, "a", target=1.0),
+    _spec(4, 1, "huge", value_source="formula", formula="1e308 * 1e308 * b - 1e308 * 1e308 * b", target=1.0),
+    _spec(5, 4, "b", target=1.0),
+    _spec(6, 1, "near", value_source="formula", formula="c * 1.5e308", target=0.001),
+    _spec(7, 6, "c", target=1.0),
+    _spec(8, 1, "twice", value_source="sum", target=1.0),
+    _spec(9, 8, "x", value_source="formula", formula="c2 * 1e308", target=1.0),
+    _spec(10, 9, "c2", target=1.0),
+    _spec(11, 8, "y", value_source="formula", formula="c3 * 1e308", target=1.0),
+    _spec(12, 11, "c3", target=1.0),
+    _spec(13, 1, "weighted", value_source="weighted_average", weight=1.0, target=1.0),
+    _spec(14, 13, "w", value_source="formula", formula="c4 * 1e308", weight=1e10, target=1.0),
+    _spec(15, 14, "c4", target=1.0),
+]
+OVERFLOW_POINTS = {
+    node_id: {date(2026, 4, 1): 1.0, date(2026, 5, 1): 1.2, date(2026, 6, 1): 0.5} for node_id in (3, 5, 7, 10, 12, 15)
+}
+
+
+def test_both_engines_report_an_overflow_as_no_data_with_the_reason():
+    engine = rollup.TreeRollup(OVERFLOW_SPECS, OVERFLOW_POINTS, as_of=date(2026, 6, 15), fiscal_start_month=4)
+    ids = [s.id for s in OVERFLOW_SPECS]
+
+    by_columns = _by_columns(engine, ids)
+
+    assert by_columns == _by_engine(engine, ids)
+    for node_id in (2, 4, 8, 13):  # no value at all: the formula or the sum overflowed
+        april = by_columns[node_id]
+        assert (april["actual"][0], april["status"][0], april["reason"][0]) == (None, "no_data", "overflow")
+    # 1.5e308 is a number, but not as a percentage of 0.001: shown, not judged.
+    assert by_columns[6]["actual"][0] == 1.5e308
+    assert (by_columns[6]["attainment"][0], by_columns[6]["status"][0]) == (None, "no_data")
+    assert by_columns[6]["reason"][0] == "overflow"
+    assert by_columns[3]["status"][0] == "on_track"  # the inputs themselves are judged as usual
+    documents = dict(rollup_columns.tree_documents(engine, ids))
+    assert not any(word in text for text in documents.values() for word in ("NaN", "Infinity"))
+
+
+def test_a_node_whose_window_cannot_be_computed_is_an_error_and_the_tree_goes_on():
+    specs = [
+        _spec(1, None, "kgi", kind="kgi", value_source="sum", target=10.0),
+        _spec(2, 1, "ok", target=5.0),
+        _spec(3, 1, "open_ended", target=5.0, deadline=date(9999, 12, 31)),
+    ]
+    points = {2: {date(2026, 4, 1): 6.0}, 3: {date(2026, 4, 1): 7.0}}
+    engine = rollup.TreeRollup(specs, points, as_of=date(2026, 4, 15), fiscal_start_month=4)
+
+    documents = {k: json.loads(v) for k, v in rollup_columns.tree_documents(engine, [1, 2, 3])}
+
+    assert documents[3]["error"] == {
+        "code": "window_unsupported",
+        "start": "2026-04-01",
+        "deadline": "9999-12-31",
+        "frequency": "monthly",
+    }
+    assert documents[3]["period"] == [] and documents[3]["year"]["period"] == []
+    assert documents[2]["status"][0] == "on_track"
+    # The KGI adds up what it has: the broken child counts as no data.
+    assert documents[1]["actual"][0] == 6.0
+    assert "error" not in documents[1]
+
+
+def test_a_fault_in_the_columns_falls_back_to_the_engine(monkeypatch):
+    engine = rollup.TreeRollup(EDGE_SPECS, EDGE_POINTS, as_of=date(2026, 5, 15), fiscal_start_month=4)
+    ids = [s.id for s in EDGE_SPECS]
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(rollup_columns.ColumnarRollup, "_judge", broken)
+
+    documents = {k: json.loads(v) for k, v in rollup_columns.tree_documents(engine, ids)}
+
+    assert documents == _by_engine(engine, ids)

@@ -857,3 +857,76 @@ def test_tree_smart_reports_of_the_demo_tree(saas_tree):
         "role_plays": ["A-stretch"],
         "reactivation_calls": ["A-stretch"],
     }
+
+
+# --- dates the app can compute with, on every write path (docs/smart.md T-date-range) -----------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"deadline": date(9999, 12, 31)}, "deadline"),
+        ({"start_date": date(1, 1, 1)}, "start_date"),
+        ({"frequency": "daily", "start_date": date(2020, 1, 1)}, "deadline"),
+    ],
+)
+def test_a_window_the_app_cannot_compute_is_refused(organisation, manager, changes, field):
+    with pytest.raises(ValidationError) as error:
+        create(organisation, manager, "kgi", None, **changes)
+
+    assert field in error.value.message_dict
+    assert not Node.objects.exists()
+
+
+def test_a_kgi_may_not_stretch_the_window_a_daily_ksf_takes_from_it(organisation, manager, second_tree):
+    cost = get(second_tree, "cost")
+    services.node_update(node=cost, actor=manager, data={"frequency": "daily"})  # 365 days: fine
+
+    with pytest.raises(ValidationError) as error:
+        services.node_update(node=second_tree, actor=manager, data={"deadline": date(2031, 3, 31)})
+
+    assert "cost takes its window from this node" in error.value.message_dict["deadline"][0]
+    second_tree.refresh_from_db()
+    assert second_tree.deadline == FY_END
+
+
+def test_a_daily_ksf_may_not_move_under_a_kgi_whose_window_is_too_long_for_it(organisation, manager, second_tree):
+    cost = get(second_tree, "cost")
+    services.node_update(node=cost, actor=manager, data={"frequency": "daily"})
+    longer = create(organisation, manager, "kgi", None, code="long", deadline=date(2036, 3, 31))
+
+    with pytest.raises(ValidationError) as error:
+        services.node_move(node=cost, actor=manager, new_parent=longer)
+
+    assert "at most 1100" in error.value.message_dict["parent"][0]
+    assert get(second_tree, "cost").parent_id == second_tree.pk
+
+
+def test_a_restated_deadline_must_be_supported(organisation, manager, second_tree):
+    with pytest.raises(ValidationError) as error:
+        services.target_restate(
+            node=second_tree, actor=manager, data={"deadline": date(9999, 12, 31)}, reason="open-ended"
+        )
+
+    assert "deadline" in error.value.message_dict
+
+
+def test_a_tree_from_a_template_refuses_an_unsupported_deadline(organisation, manager):
+    with pytest.raises(ValidationError):
+        services.tree_create_from_template(
+            organisation=organisation,
+            actor=manager,
+            template=SAAS_REVENUE_TREE,
+            start_date=FY_START,
+            deadline=date(9999, 12, 31),
+        )
+
+    assert not Node.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["class", "if", "None", "__dict__"])
+def test_a_code_no_formula_could_name_is_refused(organisation, manager, second_tree, code):
+    with pytest.raises(ValidationError) as error:
+        create(organisation, manager, "kpi", get(second_tree, "cost"), code=code)
+
+    assert "formulas could not name it" in error.value.message_dict["code"][0]

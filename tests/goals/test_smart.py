@@ -283,6 +283,27 @@ CASES = [
         {("M-formula-codes", ERROR, "formula")},
     ),
     (
+        "M-formula-constant: a division by zero",
+        GOOD_KPI,
+        replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        {"value_source": "formula", "formula": "1/0", "time_aggregation": "average"},
+        {("M-formula-constant", ERROR, "formula")},
+    ),
+    (
+        "M-formula-constant: a number",
+        GOOD_KPI,
+        KPI_CONTEXT,
+        {"value_source": "formula", "formula": "42", "time_aggregation": "average"},
+        {("M-formula-constant", ERROR, "formula")},
+    ),
+    (
+        "M-formula: a literal beyond a float",
+        GOOD_KPI,
+        replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        {"value_source": "formula", "formula": "contracts * 1" + "0" * 400, "time_aggregation": "average"},
+        {("M-formula", ERROR, "formula")},
+    ),
+    (
         "M-formula over its children passes",
         GOOD_KPI,
         replace(KPI_CONTEXT, child_codes=frozenset({"contracts", "appointments"})),
@@ -556,6 +577,83 @@ CASES = [
         {("T-after-parent", WARNING, "deadline")},
     ),
     ("T not asked of a KSF", GOOD_KSF, KSF_CONTEXT, {"start_date": None, "deadline": None}, set()),
+    (
+        "T-date-range: an open-ended deadline",
+        GOOD_KPI,
+        replace(KPI_CONTEXT, parent_deadline=None),
+        {"deadline": date(9999, 12, 31)},
+        {("T-date-range", ERROR, "deadline")},
+    ),
+    (
+        "T-date-range: the year 1",
+        GOOD_KPI,
+        KPI_CONTEXT,
+        {"start_date": date(1, 1, 1)},
+        {("T-date-range", ERROR, "start_date")},
+    ),
+    (
+        "T-date-range: both",
+        GOOD_KGI,
+        KGI_CONTEXT,
+        {"start_date": date(1989, 12, 31), "deadline": date(2101, 1, 1)},
+        {("T-date-range", ERROR, "start_date"), ("T-date-range", ERROR, "deadline")},
+    ),
+    (
+        "T-date-range: the first supported day passes",
+        GOOD_KGI,
+        KGI_CONTEXT,
+        {"start_date": date(1990, 1, 1), "deadline": date(1990, 12, 31)},
+        set(),
+    ),
+    (
+        "T-date-range: the last supported day passes",
+        GOOD_KGI,
+        KGI_CONTEXT,
+        {"start_date": date(2100, 1, 1), "deadline": date(2100, 12, 31)},
+        set(),
+    ),
+    (
+        "T-window-length: a daily KPI over ten years",
+        GOOD_KPI,
+        replace(KPI_CONTEXT, parent_deadline=None),
+        {"frequency": "daily", "start_date": date(2026, 4, 1), "deadline": date(2036, 3, 31)},
+        {("T-window-length", ERROR, "deadline")},
+    ),
+    (
+        "T-window-length: 600 months pass",
+        GOOD_KGI,
+        KGI_CONTEXT,
+        {"start_date": date(2000, 1, 1), "deadline": date(2049, 12, 31)},
+        set(),
+    ),
+    (
+        "T-window-length: 601 months",
+        GOOD_KGI,
+        KGI_CONTEXT,
+        {"start_date": date(2000, 1, 1), "deadline": date(2050, 1, 1)},
+        {("T-window-length", ERROR, "deadline")},
+    ),
+    (
+        "T-window-length: a daily KSF inherits its KGI's five years",
+        GOOD_KSF,
+        replace(KSF_CONTEXT, inherited_start=date(2026, 4, 1), inherited_deadline=date(2031, 3, 31)),
+        {"frequency": "daily"},
+        {("T-window-length", ERROR, "frequency")},
+    ),
+    (
+        "T-window-length: a monthly KSF inherits them fine",
+        GOOD_KSF,
+        replace(KSF_CONTEXT, inherited_start=date(2026, 4, 1), inherited_deadline=date(2031, 3, 31)),
+        {},
+        set(),
+    ),
+    (
+        "T-window-length: a KGI whose daily sub-KPI follows its dates",
+        GOOD_KGI,
+        replace(KGI_CONTEXT, dependant_windows=(("calls", "daily", date(2026, 4, 1), date(2031, 3, 31)),)),
+        {},
+        {("T-window-length", ERROR, "deadline")},
+    ),
 ]
 
 
@@ -573,10 +671,11 @@ def test_every_rule_id_is_covered():
     assert covered == {
         "S-name", "S-owner", "S-vague-phrase", "S-number", "S-period",
         "M-range", "M-range-order", "M-target", "M-unit", "M-baseline", "M-formula", "M-formula-codes",
+        "M-formula-constant",
         "M-no-inputs", "M-unit-mismatch", "M-unit-parent", "M-rate-summed", "M-thresholds",
         "A-direction", "A-history", "A-stretch",
         "R-parent", "R-too-many-kpis", "R-link",
-        "T-order", "T-deadline", "T-start", "T-after-parent",
+        "T-order", "T-deadline", "T-start", "T-after-parent", "T-date-range", "T-window-length",
     }  # fmt: skip
 
 

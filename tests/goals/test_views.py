@@ -517,3 +517,32 @@ def test_node_ids_in_html_are_never_localised(rf):
     )
     assert 'name="node_id" value="1315"' in form_html
     assert 'name="parent_id" value="2048"' in form_html
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"deadline": "9999-12-31"}, "deadline"), ({"start_date": "0001-01-01"}, "start_date")],
+)
+def test_the_form_refuses_a_date_the_app_cannot_compute(manager_client, nodes, changes, field):
+    node = nodes["appointments"]
+
+    response = manager_client.post(f"/nodes/{node.pk}/edit/", form_data(node, **changes))
+
+    assert response.status_code == 200
+    assert "Choose a date from 1990-01-01 to 2100-12-31." in response.context["form"].errors[field]
+    node.refresh_from_db()
+    assert (node.start_date, node.deadline) == (date(2026, 4, 1), date(2027, 3, 31))
+
+
+def test_a_failed_rollup_is_shown_to_managers_with_its_reason(manager, executive, member, saas_tree, nodes):
+    from goals.models import RollupState
+
+    RollupState.objects.update_or_create(
+        root=saas_tree, defaults={"failed_at": timezone.now(), "failure": "RuntimeError: the disk is full"}
+    )
+    pages = [f"/trees/{saas_tree.pk}/", f"/nodes/{nodes['appointments'].pk}/", "/manager/"]
+
+    for page in pages:
+        assert "RuntimeError: the disk is full" in signed_in(manager).get(page).content.decode(), page
+        assert "RuntimeError" not in signed_in(executive).get(page).content.decode(), page
+    assert "RuntimeError" not in signed_in(member).get(f"/nodes/{nodes['appointments'].pk}/").content.decode()

@@ -29,7 +29,10 @@ class Command(BaseCommand):
             raise CommandError("--nodes, --periods and --depth must be at least 1.")
         began = time.perf_counter()
         organisation, created = Organisation.objects.get_or_create(name=org)
-        tree = tree_generate(organisation=organisation, nodes=nodes, periods=periods, depth=depth, seed=seed)
+        try:
+            tree = tree_generate(organisation=organisation, nodes=nodes, periods=periods, depth=depth, seed=seed)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         elapsed = time.perf_counter() - began
         self.stdout.write(
             f"{'Created' if created else 'Used'} organisation {org!r}; tree {tree.root.pk} ({tree.root.code}): "
