@@ -100,10 +100,12 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required
 def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     node = selectors.node_get(request.membership, pk)
-    # SMART needs the node's neighbours (parent, siblings, children): check it within its tree,
-    # exactly as the diagram and the API do.
-    tree = selectors.tree_nodes(node.get_root(), include_archived=node.is_archived)
-    reports = selectors.tree_smart_reports(tree)
+    # Only the node's own neighbourhood is read (its ancestors, its children, and for SMART their
+    # parents, children and a count of sibling KPIs), never the whole tree: a KPI among 2,000
+    # siblings is read as fast as one among three. SMART checks them as the diagram and the API do.
+    children = selectors.node_children(node, include_archived=node.is_archived)
+    ancestors = list(node.get_ancestors())
+    reports = selectors.nodes_smart_reports([node, *children], include_archived=node.is_archived)
     changes = selectors.node_changes(node)
     # Another team member's personal KPI: its figures only if the organisation shares them.
     sees_attainment = node_attainment_visible(request.membership, node)
@@ -112,10 +114,9 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not node.is_archived and progress_rows:
         explanation = selectors.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
         hidden = selectors.attainment_hidden_owners(request.membership)
-        owners = {n.pk: n.owner_id for n in tree}
+        owners = {n.pk: n.owner_id for n in children}
         for item in explanation["inputs"]:
             item["hidden"] = owners.get(item["node"]) in hidden
-    children = [n for n in tree if n.parent_id == node.pk]
     window, window_errors = window_from_params(
         request.GET,
         today=timezone.localdate(),
@@ -126,7 +127,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = node_page.node_figures(
         node,
         children,
-        root=tree[0] if tree and tree[0].level == 0 else node.get_root(),
+        root=ancestors[0] if ancestors else node,
         membership=request.membership,
         window=window,
         today=timezone.localdate(),
@@ -151,7 +152,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "report": reports[node.pk],
             "children": children,
             "child_reports": reports,
-            "ancestors": [n for n in tree if n.lft < node.lft and n.rght > node.rght],
+            "ancestors": ancestors,
             "changes": changes,
             "can_edit": request.membership.can_edit_trees,
             "can_delete": services.node_can_delete(node),
