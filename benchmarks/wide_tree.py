@@ -241,8 +241,9 @@ def _measure(*, sizes: tuple[int, int], repeat: int) -> dict:
         print(f"[wide tree] {size} children: " + json.dumps(at), file=sys.stderr, flush=True)
 
     small, big = (out["at"][str(s)] for s in sizes)
-    out["ratios"] = {name: round(big[name]["median_ms"] / small[name]["median_ms"], 2) for name in TIMED}
-    out["cpu_ratios"] = {name: round(big[name]["cpu_median_ms"] / small[name]["cpu_median_ms"], 2) for name in TIMED}
+    for kind, key in (("ratios", "median_ms"), ("best_ratios", "best_ms"), ("cpu_ratios", "cpu_median_ms")):
+        out[kind] = {name: round(big[name][key] / small[name][key], 2) for name in TIMED}
+    out["goal_met"] = all(held(out, name) for name in HELD)
     return out
 
 
@@ -269,6 +270,11 @@ STATEMENTS = {
 }
 
 
+def held(result: dict, name: str) -> bool:
+    """The goal, on the figures a busy machine disturbs least: the best wall time and CPU time."""
+    return result["best_ratios"][name] <= GOAL and result["cpu_ratios"][name] <= GOAL
+
+
 def report(result: dict, machine: dict, today: date) -> str:
     small, big = result["sizes"]
     a, b = result["at"][str(small)], result["at"][str(big)]
@@ -278,20 +284,24 @@ def report(result: dict, machine: dict, today: date) -> str:
         f"Written by `python -m benchmarks.wide_tree --write` (and `make bench`) on {today.isoformat()}:"
         f" {machine['cpu']}, {machine['cores']} cores, load average {machine['load']} when it started;"
         f" {result['vendor']}, DEBUG off, Django's test client. A KGI → one KSF → its KPIs (three months of"
-        f" actuals each). Medians of {result['repeat']} runs, wall time / CPU time of the process (the machine"
-        f" is shared: the CPU time is the steadier figure, and the goal is judged on it). Goal: the {big:,}th"
-        f" child ÷ the {small}th ≤ {GOAL:g}, and reading a KPI as well.",
+        f" actuals each). {result['repeat']} runs of each: the median and the best wall time, and the median"
+        f" CPU time of the process. The machine is shared with other work, which the median wall time feels"
+        f" most: the goal — the {big:,}th child ÷ the {small}th ≤ {GOAL:g}, and the same for reading a KPI — is"
+        f" judged on the best wall time and on the CPU time.",
         "",
-        f"| wall / CPU time | KSF with {small} children | with {big:,} children | ratio |",
+        f"| median (best) wall, CPU | KSF with {small} children | with {big:,} children | ratio |",
         "|---|---|---|---|",
     ]
     for name in TIMED:
-        cpu, wall = result["cpu_ratios"][name], result["ratios"][name]
-        verdict = ("; goal met" if cpu <= GOAL else "; **goal not met**") if name in HELD else ""
-        lines.append(
-            f"| {LABELS[name]} | {a[name]['median_ms']} / {a[name]['cpu_median_ms']} ms"
-            f" | {b[name]['median_ms']} / {b[name]['cpu_median_ms']} ms | {wall:.2f}× / {cpu:.2f}×{verdict} |"
+        cells = []
+        for t in (a[name], b[name]):
+            cells.append(f"{t['median_ms']} ({t['best_ms']}), CPU {t['cpu_median_ms']} ms")
+        ratio = (
+            f"{result['ratios'][name]:.2f}× ({result['best_ratios'][name]:.2f}×), CPU {result['cpu_ratios'][name]:.2f}×"
         )
+        if name in HELD:
+            ratio += "; goal met" if held(result, name) else "; **goal not met**"
+        lines.append(f"| {LABELS[name]} | {cells[0]} | {cells[1]} | {ratio} |")
     lines += [
         "",
         "SQL statements, small / big tree: "
