@@ -12,8 +12,10 @@ database beside it (``<name>_bench``, created and dropped here), each in its own
 - the incremental case: one new actual in a depth-6 tree, through the task path
   (``goals.tasks.rollup_tree``), until the KGI shows it.
 
-Prints the figures and ratios and writes benchmarks/RESULTS.md. Production settings
-(DEBUG off) are used, as a worker runs them; Celery runs eagerly (no broker).
+Then the executive dashboard (benchmarks/dashboards.py) and the wide tree (benchmarks/wide_tree.py:
+a KSF with 1,000 children), each in a process of its own. Prints the figures and ratios and
+writes benchmarks/RESULTS.md. Production settings (DEBUG off) are used, as a worker runs them;
+Celery runs eagerly (no broker).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from datetime import date
 from pathlib import Path
 from statistics import median
 from urllib.parse import urlsplit, urlunsplit
+
+from benchmarks import wide_tree
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -475,6 +479,17 @@ def _dashboard_child() -> dict:
     return json.loads(done.stdout[done.stdout.index("{") :])
 
 
+def _wide_tree_child() -> dict:
+    """benchmarks/wide_tree.py in a process of its own (its own scratch SQLite database)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.wide_tree"], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return json.loads(done.stdout[done.stdout.index("{") :])
+
+
 def dashboard_report(d: dict) -> str:
     lines = [
         "",
@@ -553,7 +568,19 @@ def main(argv: list[str] | None = None) -> int:
         f"({dashboard['dashboard_after_a_rollup']['median_ms']} ms right after a rollup), "
         f"{dashboard['statements_small']}/{dashboard['statements_big']} SQL statements"
     )
-    text = report(results, machine, date.today()) + dashboard_report(dashboard)
+    print("Wide tree (benchmarks/wide_tree.py)…", flush=True)
+    wide = _wide_tree_child()
+    print(
+        "wide tree, 1,000th child ÷ 10th (best wall time): "
+        + ", ".join(f"{k} {v}×" for k, v in wide["best_ratios"].items())
+        + ("; goal met" if wide["goal_met"] else "; goal NOT met")
+    )
+    text = (
+        report(results, machine, date.today())
+        + dashboard_report(dashboard)
+        + "\n"
+        + wide_tree.report(wide, machine, date.today())
+    )
     if not args.no_write:
         RESULTS.write_text(text)
         print(f"Wrote {RESULTS.relative_to(BASE_DIR)}")

@@ -285,3 +285,10 @@ def entry_nodes(membership: Membership, *, tree_id: int | None = None) -> QueryS
     if tree_id is not None:
         nodes = nodes.filter(tree_id=tree_id)
     return nodes.select_related("owner").order_by("tree_id", "lft")
+
+
+def entry_index(membership: Membership, node: Node, *, tree_id: int | None = None) -> int:
+    """How many of :func:`entry_nodes` come before ``node`` in their tree order: where its card
+    is on the paged "My KPIs" page (one count, however many nodes there are)."""
+    before = Q(tree_id__lt=node.tree_id) | Q(tree_id=node.tree_id, lft__lt=node.lft)
+    return entry_nodes(membership, tree_id=tree_id).filter(before).count()

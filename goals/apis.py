@@ -151,17 +151,9 @@ class NodeCreateSerializer(NodeInputSerializer):
 
 
 def _reports_for(nodes: list[Node]) -> dict:
-    """SMART reports for some nodes, computed over their whole trees in a fixed number of queries."""
-    tree_ids = {n.tree_id for n in nodes}
-    org_ids = {n.organisation_id for n in nodes}
-    context_nodes = list(
-        Node.objects.filter(tree_id__in=tree_ids, organisation_id__in=org_ids, is_archived=False).order_by(
-            "tree_id", "lft"
-        )
-    )
-    known = {n.pk for n in context_nodes}
-    context_nodes += [n for n in nodes if n.pk not in known]  # archived ones asked for directly
-    return selectors.tree_smart_reports(context_nodes)
+    """SMART reports for some nodes, each checked within its tree, in a fixed number of queries
+    that read their neighbours only (never the whole tree: see selectors.nodes_smart_reports)."""
+    return selectors.nodes_smart_reports(nodes)
 
 
 def _output(nodes: list[Node]) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import FloatField, Q, QuerySet
+from django.db.models import Count, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
@@ -97,6 +97,14 @@ def subtree_nodes(node: Node, *, include_archived: bool = False) -> list[Node]:
     return list(nodes.select_related("owner").order_by("lft"))
 
 
+def node_children(node: Node, *, include_archived: bool = False) -> list[Node]:
+    """The node's children in tree order (active ones unless ``include_archived``)."""
+    children = Node.objects.filter(parent_id=node.pk, organisation_id=node.organisation_id)
+    if not include_archived:
+        children = children.filter(is_archived=False)
+    return list(children.select_related("owner").order_by("lft"))
+
+
 def node_has_actuals(node: Node) -> bool:
     return Measurement.objects.filter(node=node).exists()
 
@@ -118,21 +126,23 @@ def smart_context(
     *,
     parent: Node | None,
     children: Sequence[Node],
-    siblings: Sequence[Node],
+    sibling_kpis: int = 0,
     history: tuple[Decimal, ...] = (),
     inherited: tuple[date | None, date | None] = (None, None),
     dependant_windows: tuple[tuple[str, str, date | None, date | None], ...] = (),
 ) -> smart.NodeContext:
     """Build the SMART context from already-loaded neighbours (no queries).
 
-    ``siblings`` are the parent's other active children (excluding ``node``); ``inherited`` the
-    (start, deadline) its ancestors give it and ``dependant_windows`` its descendants' windows
-    that follow its dates (see :func:`window_context`).
+    ``sibling_kpis``: how many of the parent's other active children are KPIs. A count, not the
+    siblings themselves: the one rule about siblings (at most three KPIs under a KSF) needs no
+    more, and a KSF may have thousands of children. ``inherited`` is the (start, deadline) its
+    ancestors give it and ``dependant_windows`` its descendants' windows that follow its dates
+    (see :func:`window_context`).
     """
     if node.kind == Kind.KSF:
         kpis = sum(1 for c in children if c.kind == Kind.KPI)
     elif node.kind == Kind.KPI and parent is not None and parent.kind == Kind.KSF:
-        kpis = 1 + sum(1 for s in siblings if s.kind == Kind.KPI)
+        kpis = 1 + sibling_kpis
     else:
         kpis = 0
     return smart.NodeContext(
@@ -177,21 +187,25 @@ def window_context(
 
 
 def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
-    """SMART context for a single (possibly unsaved or edited) node, read from the database."""
+    """SMART context for a single (possibly unsaved or edited) node, read from the database.
+
+    The siblings are counted, not loaded: adding a child to a wide KSF must not read every child.
+    """
     children: list[Node] = []
     history: tuple[Decimal, ...] = ()
     if node.pk:
         children = list(Node.objects.filter(parent_id=node.pk, is_archived=False))
         history = history_by_node([node.pk]).get(node.pk, ())
-    siblings: list[Node] = []
-    if parent is not None and parent.pk:
-        siblings = list(Node.objects.filter(parent_id=parent.pk, is_archived=False).exclude(pk=node.pk))
+    sibling_kpis = 0
+    if parent is not None and parent.pk and node.kind == Kind.KPI and parent.kind == Kind.KSF:
+        others = Node.objects.filter(parent_id=parent.pk, is_archived=False, kind=Kind.KPI).exclude(pk=node.pk)
+        sibling_kpis = others.count()
     inherited, dependants = window_context(node, parent=parent)
     return smart_context(
         node,
         parent=parent,
         children=children,
-        siblings=siblings,
+        sibling_kpis=sibling_kpis,
         history=history,
         inherited=inherited,
         dependant_windows=dependants,
@@ -199,11 +213,18 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
 
 
 def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
-    """SMART reports for a list of nodes that forms whole subtrees, with one extra query."""
+    """SMART reports for a list of nodes that forms whole subtrees, with one extra query.
+
+    Linear in the number of nodes: each parent's KPIs are counted once, not once per child
+    (a KSF with 2,000 children made that four million steps).
+    """
     by_id = {n.pk: n for n in nodes}
     children: dict[int | None, list[Node]] = defaultdict(list)
+    kpis_under: Counter[int | None] = Counter()
     for n in nodes:
         children[n.parent_id].append(n)
+        if n.kind == Kind.KPI:
+            kpis_under[n.parent_id] += 1
     history = history_by_node(list(by_id))
     # Each node's window as the rollup resolves it (nodes come in tree order, parents first).
     windows: dict[int, tuple[date | None, date | None]] = {}
@@ -213,12 +234,71 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
-        siblings = [s for s in children[n.parent_id] if s.pk != n.pk] if parent else []
         context = smart_context(
             n,
             parent=parent,
             children=children[n.pk],
-            siblings=siblings,
+            sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
+            history=history.get(n.pk, ()),
+            inherited=windows.get(n.parent_id, (None, None)),
+        )
+        reports[n.pk] = smart.check_node(n, context)
+    return reports
+
+
+def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False) -> dict[int, smart.SmartReport]:
+    """SMART reports of some nodes, each checked within its tree as :func:`tree_smart_reports`
+    checks the tree's active nodes (all of them with ``include_archived``) plus these nodes —
+    reading only their parents, their children and a count of their sibling KPIs.
+
+    At most three queries whatever the size of the tree: reading one KPI under a KSF of 2,000
+    children loaded and checked the whole tree before.
+    """
+    if not nodes:
+        return {}
+    wanted = {n.pk: n for n in nodes}
+    ids = list(wanted)
+    parent_ids = {n.parent_id for n in nodes if n.parent_id is not None} - set(wanted)
+    parents: dict[int, Node] = dict(wanted)
+    children: dict[int, list[Node]] = defaultdict(list)
+    neighbours = Node.objects.filter(Q(pk__in=list(parent_ids)) | Q(parent_id__in=ids)).exclude(pk__in=ids)
+    for other in neighbours if include_archived else neighbours.filter(is_archived=False):
+        if other.pk in parent_ids:
+            parents[other.pk] = other
+        if other.parent_id in wanted:
+            children[other.parent_id].append(other)
+    for n in nodes:
+        if n.parent_id in wanted:
+            children[n.parent_id].append(n)
+    # The rule "at most three KPIs under a KSF" needs the number of a KPI's sibling KPIs. The
+    # children of the nodes asked for are loaded above; those of other KSFs are counted.
+    kpis_under: Counter[int] = Counter(
+        {p: sum(1 for child in children[p] if child.kind == Kind.KPI) for p in wanted if wanted[p].kind == Kind.KSF}
+    )
+    outside = {
+        n.parent_id
+        for n in nodes
+        if n.kind == Kind.KPI
+        and n.parent_id in parent_ids
+        and n.parent_id in parents
+        and parents[n.parent_id].kind == Kind.KSF
+    }
+    if outside:
+        counted = Node.objects.filter(parent_id__in=list(outside), kind=Kind.KPI).exclude(pk__in=ids)
+        if not include_archived:
+            counted = counted.filter(is_archived=False)
+        kpis_under.update(dict(counted.order_by().values_list("parent_id").annotate(Count("pk"))))
+        kpis_under.update(n.parent_id for n in nodes if n.kind == Kind.KPI and n.parent_id in outside)
+    history = history_by_node(ids)
+    windows = nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
+    reports = {}
+    for n in nodes:
+        parent = parents.get(n.parent_id) if n.parent_id is not None else None
+        context = smart_context(
+            n,
+            parent=parent,
+            children=children[n.pk],
+            sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
             history=history.get(n.pk, ()),
             inherited=windows.get(n.parent_id, (None, None)),
         )
@@ -409,6 +489,35 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
     return engine, nodes
 
 
+def node_engine(node: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
+    """The rollup engine loaded with what one node's figures depend on: its active subtree (its
+    value and status come from there) and its ancestors (a KSF follows its KGI's window).
+
+    Its assessments of the node and its descendants are :func:`tree_engine`'s; reading one KPI
+    no longer loads its siblings and the rest of the tree with all their actuals.
+    """
+    nodes = list(
+        Node.objects.filter(tree_id=node.tree_id, is_archived=False)
+        .filter(Q(lft__gte=node.lft, rght__lte=node.rght) | Q(lft__lt=node.lft, rght__gt=node.rght))
+        .order_by("lft")
+    )
+    below = Q(node__tree_id=node.tree_id, node__is_archived=False, node__lft__gte=node.lft, node__rght__lte=node.rght)
+    points: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in Measurement.objects.filter(below).values_list("node_id", "period_start", "value"):
+        points[node_id][period] = float(value)
+    overrides: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in TargetOverride.objects.filter(below).values_list("node_id", "period_start", "value"):
+        overrides[node_id][period] = float(value)
+    engine = rollup.TreeRollup(
+        [rollup_spec(n) for n in nodes],
+        points,
+        as_of=as_of or timezone.localdate(),
+        fiscal_start_month=node.organisation.fiscal_year_start_month,
+        overrides=overrides,
+    )
+    return engine, nodes
+
+
 def tree_engine_around(
     root: Node, node_ids: Sequence[int], *, as_of: date
 ) -> tuple[rollup.TreeRollup, list[int], set[int], dict[int, dict]] | None:
@@ -577,7 +686,7 @@ def _assessment_row(start: date, a: rollup.Assessment) -> dict:
 def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:
     """Per period of the node (and over the whole range) its actual, target, attainment, gap,
     status and missing inputs; ``stale`` while a rollup is pending."""
-    engine, _nodes = tree_engine(node.get_root(), as_of=as_of)
+    engine, _nodes = node_engine(node, as_of=as_of)
     spec = engine.specs[node.pk]
     fiscal = node.organisation.fiscal_year_start_month
     # The range starts with its first period, or "to date" would leave out part of the first row.
@@ -600,7 +709,7 @@ def node_progress(node: Node, *, first: date, last: date, as_of: date | None = N
 
 def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict:
     """Why the node has its status in the period that contains ``period``: inputs and rule."""
-    engine, nodes = tree_engine(node.get_root(), as_of=as_of)
+    engine, nodes = node_engine(node, as_of=as_of)
     by_id = {n.pk: n for n in nodes}
     spec = engine.specs[node.pk]
     start = period_start(period, spec.frequency, node.organisation.fiscal_year_start_month)
@@ -693,17 +802,33 @@ def measurement_exists(*, node: Node, period: date) -> bool:
 
 def node_window(node: Node) -> tuple[date | None, date | None]:
     """The node's start date and deadline; a missing one is its nearest dated ancestor's, as in
-    the rollup engine (a KSF follows its KGI's window)."""
-    start, deadline = node.start_date, node.deadline
-    if start is None or deadline is None:
-        for ancestor in node.get_ancestors(ascending=True):
-            start = start or ancestor.start_date
-            deadline = deadline or ancestor.deadline
-    if not window_fits(start, deadline, node.frequency):
-        # Written before SMART refused it: the rollup reports the node as an error; callers
-        # fall back to their default range instead of thousands of periods.
-        return None, None
-    return start, deadline
+    the rollup engine (a KSF follows its KGI's window). (None, None) for a window SMART refuses."""
+    return nodes_windows([node])[node.pk]
+
+
+def nodes_windows(nodes: Sequence[Node]) -> dict[int, tuple[date | None, date | None]]:
+    """:func:`node_window` of several saved nodes, with at most one query (their ancestors)."""
+    undated = [n for n in nodes if n.start_date is None or n.deadline is None]
+    ancestors = []
+    if undated:
+        above = Q()
+        for n in undated:
+            above |= Q(tree_id=n.tree_id, lft__lt=n.lft, rght__gt=n.rght)
+        ancestors = list(
+            Node.objects.filter(above)
+            .order_by("-level")
+            .values_list("tree_id", "lft", "rght", "start_date", "deadline")
+        )
+    windows = {}
+    for n in nodes:
+        start, deadline = n.start_date, n.deadline
+        for tree_id, lft, rght, above_start, above_deadline in ancestors:  # nearest first
+            if tree_id == n.tree_id and lft < n.lft and rght > n.rght:
+                start, deadline = start or above_start, deadline or above_deadline
+        # A window written before SMART refused it: the rollup reports the node as an error;
+        # callers fall back to their default range instead of thousands of periods.
+        windows[n.pk] = (start, deadline) if window_fits(start, deadline, n.frequency) else (None, None)
+    return windows
 
 
 def stored_progress(node: Node) -> list[dict]:

@@ -311,7 +311,7 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         node,
         parent=target,
         children=list(Node.objects.filter(parent=node, is_archived=False)),
-        siblings=siblings,
+        sibling_kpis=sum(1 for sibling in siblings if sibling.kind == Kind.KPI),
         inherited=inherited,
         dependant_windows=dependants,
     )
