@@ -12,7 +12,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
@@ -79,6 +81,12 @@ def refuse_null_characters(query_params) -> None:
     bad = sorted({key for key, values in query_params.lists() if "\x00" in key or any("\x00" in v for v in values)})
     if bad:
         raise ValidationError({key.replace("\x00", "\\x00"): [_("Null characters are not allowed.")] for key in bad})
+
+
+@csrf_exempt  # it changes nothing: a POST without a token gets the 404, not a CSRF page
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """A path under /api/v1/ that names no operation: JSON, as every other API answer."""
+    return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:

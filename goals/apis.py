@@ -182,8 +182,10 @@ class NodeCreateSerializer(NodeInputSerializer):
             self.fields["parent"].queryset = selectors.nodes_of(membership)
 
 
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+_NOT_JSON = {"type": "string", "description": "why the body could not be read (not JSON, nested too deeply)"}
 _FIELD_ERRORS = OpenApiResponse(
-    response={"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    response={"type": "object", "properties": {"detail": _NOT_JSON}, "additionalProperties": _MESSAGES},
     description='messages per field or query parameter: {"value": ["A valid number is required."]}',
 )
 _DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
@@ -513,14 +515,24 @@ class MeasurementBulkApi(OrganisationApi):
         responses={
             **_WRITE_ERRORS,
             201: inline_serializer("MeasurementBulkOutput", {"rows": MeasurementOutputSerializer(many=True)}),
-            400: inline_serializer(
-                "MeasurementBulkErrors",
-                {
-                    "rows": serializers.DictField(
-                        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-                        help_text='messages per field of each bad row, by row index: {"2": {"value": ["…"]}}',
-                    )
+            400: OpenApiResponse(
+                response={
+                    "type": "object",
+                    "properties": {
+                        "detail": _NOT_JSON,
+                        "rows": {
+                            "oneOf": [
+                                _MESSAGES,
+                                {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "object", "additionalProperties": _MESSAGES},
+                                },
+                            ]
+                        },
+                    },
                 },
+                description="messages about the rows as a whole, or per field of each bad row by row index: "
+                '{"rows": {"2": {"value": ["…"]}}}',
             ),
         },
     )

@@ -246,6 +246,16 @@ def test_a_body_over_the_size_limit_is_a_json_413(manager_api, nodes, settings, 
     assert response.json() == {"detail": "The request body is larger than 10000 bytes."}
 
 
+@pytest.mark.parametrize("path", ["/api/v1/nodes/abc/", "/api/v1/nodes/-1/archive/", "/api/v1/nope/"])
+def test_a_path_that_names_no_operation_is_a_json_404(manager_api, path):
+    """It was Django's HTML 404 page, and an HTML CSRF page for a POST from a browser session."""
+    manager_api.handler.enforce_csrf_checks = True
+    for method in ("get", "post"):
+        response = getattr(manager_api, method)(path)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
+
+
 def test_text_limits_are_the_same_in_the_api_and_the_forms(organisation, saas_tree):
     """The API took descriptions and notes of any length; the forms and the models agree now."""
     from goals.apis import MeasurementInputSerializer, NodeCreateSerializer
