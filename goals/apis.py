@@ -102,6 +102,10 @@ class SupportedDateField(serializers.DateField):
     """A date kpitree computes with (goals.periods): outside it, a period's end or a range of
     periods may not exist (9999-12-31 has no next day) or take minutes to go through."""
 
+    def __init__(self, **kwargs) -> None:
+        kwargs["help_text"] = f"{kwargs.get('help_text', 'a date')}; from {EARLIEST_DATE} to {LATEST_DATE}"
+        super().__init__(**kwargs)
+
     def to_internal_value(self, value) -> date:
         day = super().to_internal_value(value)
         if not is_supported_date(day):
@@ -396,7 +400,10 @@ class MayEnterActuals(IsOrganisationMember):
 
 class MeasurementInputSerializer(serializers.Serializer):
     node = serializers.PrimaryKeyRelatedField(queryset=Node.objects.none())
-    period_start = serializers.DateField(help_text="first day of the node's period (a month: its 1st)")
+    period_start = serializers.DateField(
+        help_text=f"first day of the node's period (a month: its 1st), inside its window; from {EARLIEST_DATE} "
+        f"to {LATEST_DATE}"
+    )
     value = serializers.DecimalField(max_digits=20, decimal_places=4)
     note = serializers.CharField(
         max_length=_max_length(Measurement, "note"),
