@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from goals import rollup, rollup_jobs
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
-from goals.periods import period_end, period_start
+from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
 from goals.services import _lock_organisation
 from goals.targets import Target
 
@@ -55,14 +55,20 @@ def value_errors(*, value: Decimal, unit: str) -> list[str]:
 def period_errors(
     *, node: Any, period: date, today: date, fiscal_start_month: int, locked_months: frozenset[date]
 ) -> list[str]:
-    """Rules on the period (pure): inside the node's window, not in the future, not locked."""
+    """Rules on the period (pure): a supported date, inside the node's window, not in the future,
+    not locked."""
+    if not is_supported_date(period):
+        # Checked first: 9999-12-01 has no period end to compare with the window.
+        return [
+            _("The period must lie between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE}
+        ]
     start = period_start(period, node.frequency, fiscal_start_month)
     if start != period:
         return [_("%(date)s is not the start of a period; use %(start)s.") % {"date": period, "start": start}]
-    if node.start_date and period_end(period, node.frequency) < node.start_date:
-        return [_("The period is before the KPI starts (%(date)s).") % {"date": node.start_date}]
-    if node.deadline and period > node.deadline:
-        return [_("The period is after the KPI's deadline (%(date)s).") % {"date": node.deadline}]
+    if problems := window_errors(
+        period=period, frequency=node.frequency, start=node.start_date, deadline=node.deadline
+    ):
+        return problems
     if period > today:
         return [_("The period has not started yet.")]
     if period.replace(day=1) in locked_months:
@@ -123,6 +129,11 @@ def measurement_errors(
         locked_months=locked_months,
     ):
         errors["period"] = problems
+    try:
+        # The model's limit, as the form and the API check it: imports and seeds come here only.
+        Measurement._meta.get_field("note").run_validators(entry.note)
+    except ValidationError as error:
+        errors["note"] = error.messages
     if not errors and not entry.note.strip() and off_track(entry.node, entry.value, target):
         errors["note"] = [_("This value puts the KPI off track: say why and what happens next.")]
     return errors

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import apis as account_apis
 from goals import apis
+from goals.api_input import api_not_found
 
 urlpatterns = [
     path("auth/token/", account_apis.TokenApi.as_view(), name="api-token"),
@@ -26,4 +27,6 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up code as a script file, not inline (for a strict CSP).
     # A page for people: the log-in page rather than a 401 (the schema itself needs a login too).
     path("docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
+    # Last: any other path under the API (a misspelt one, /nodes/abc/) is a JSON 404 too.
+    re_path(r"", api_not_found),
 ]

@@ -16,23 +16,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
 )
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from goals import access, actuals, selectors, services
+from goals.api_input import ApiPagination, PageQuerySerializer, refuse_null_characters
 from goals.models import Kind, Measurement, Membership, Node, Role, Status
-from goals.periods import period_start
+from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date
 
 User = get_user_model()
 
@@ -56,6 +54,16 @@ class IsOrganisationMember(permissions.BasePermission):
 class OrganisationApi(APIView):
     permission_classes = [permissions.IsAuthenticated, IsOrganisationMember]
 
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_null_characters(request.query_params)
+
+    def query(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """The query string checked by ``serializer_class``: 400 with messages per parameter."""
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     @property
     def membership(self) -> Membership:
         return self.request.membership
@@ -64,11 +72,18 @@ class OrganisationApi(APIView):
         return selectors.node_get(self.membership, pk)
 
     def node_with_attainment(self, pk: int) -> Node:
-        """The node, or 403 when it is another team member's personal KPI (goals.access)."""
+        """The node, or 403 when it is another team member's personal KPI (goals.access), or 409
+        when it is archived (the rollup leaves archived nodes out: they have no figures)."""
         node = self.node(pk)
         if not access.node_attainment_visible(self.membership, node):
             raise PermissionDenied(_("Only managers, and the team member who owns it, see this KPI's figures."))
+        if node.is_archived:
+            raise Conflict(_("This node is archived: restore it to see its figures."))
         return node
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
 
 
 def _service_errors(error: DjangoValidationError) -> ValidationError:
@@ -79,13 +94,45 @@ def _service_errors(error: DjangoValidationError) -> ValidationError:
     return ValidationError(detail)
 
 
+# Ids are PostgreSQL bigints: a larger number is a bad parameter (400), not a missing node.
+MAX_ID = 2**63 - 1
+
+
 class IdField(serializers.PrimaryKeyRelatedField):
     """A related object's id, which must be an integer: DRF's own field reads 3.5 as 3 and true as 1."""
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, (int, str)) or not str(data).strip().isdigit():
             self.fail("incorrect_type", data_type=type(data).__name__)
+        if int(data) > MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
+
+
+class SupportedDateField(serializers.DateField):
+    """A date kpitree computes with (goals.periods): outside it, a period's end or a range of
+    periods may not exist (9999-12-31 has no next day) or take minutes to go through."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["help_text"] = f"{kwargs.get('help_text', 'a date')}; from {EARLIEST_DATE} to {LATEST_DATE}"
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value) -> date:
+        day = super().to_internal_value(value)
+        if not is_supported_date(day):
+            raise ValidationError(
+                [_("Give a date between %(first)s and %(last)s.") % {"first": EARLIEST_DATE, "last": LATEST_DATE}]
+            )
+        return day
+
+
+def _id_field(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text=help_text)
+
+
+def _max_length(model, field: str) -> int:
+    """The model's limit, so the API refuses what the forms refuse (and not more)."""
+    return model._meta.get_field(field).max_length
 
 
 class SmartSerializer(serializers.Serializer):
@@ -107,11 +154,11 @@ class NodeOutputSerializer(serializers.ModelSerializer):
 
 
 class NodeInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
-    code = serializers.CharField(max_length=40, required=False)
+    name = serializers.CharField(max_length=_max_length(Node, "name"), required=False)
+    description = serializers.CharField(max_length=_max_length(Node, "description"), required=False, allow_blank=True)
+    code = serializers.CharField(max_length=_max_length(Node, "code"), required=False)
     owner = IdField(queryset=User.objects.none(), required=False, allow_null=True)
-    unit = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    unit = serializers.CharField(max_length=_max_length(Node, "unit"), required=False, allow_blank=True)
     direction = serializers.ChoiceField(choices=Node._meta.get_field("direction").choices, required=False)
     baseline_value = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
     target_value = serializers.DecimalField(max_digits=20, decimal_places=4, required=False, allow_null=True)
@@ -123,9 +170,9 @@ class NodeInputSerializer(serializers.Serializer):
     indicator_type = serializers.ChoiceField(choices=Node._meta.get_field("indicator_type").choices, required=False)
     weight = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=0, required=False)
     value_source = serializers.ChoiceField(choices=Node._meta.get_field("value_source").choices, required=False)
-    formula = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    formula = serializers.CharField(max_length=_max_length(Node, "formula"), required=False, allow_blank=True)
     time_aggregation = serializers.ChoiceField(choices=Node._meta.get_field("time_aggregation").choices, required=False)
-    rationale = serializers.CharField(required=False, allow_blank=True)
+    rationale = serializers.CharField(max_length=_max_length(Node, "rationale"), required=False, allow_blank=True)
     target_scope = serializers.ChoiceField(choices=Node._meta.get_field("target_scope").choices, required=False)
     at_risk_below = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
     off_track_below = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, required=False)
@@ -141,13 +188,32 @@ class NodeInputSerializer(serializers.Serializer):
 class NodeCreateSerializer(NodeInputSerializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
     parent = IdField(queryset=Node.objects.none(), allow_null=True, required=False)
-    name = serializers.CharField(max_length=200)
-    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=_max_length(Node, "name"))
+    code = serializers.CharField(max_length=_max_length(Node, "code"))
 
     def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
         super().__init__(*args, membership=membership, **kwargs)
         if membership is not None:
             self.fields["parent"].queryset = selectors.nodes_of(membership)
+
+
+_MESSAGES = {"type": "array", "items": {"type": "string"}}
+_NOT_JSON = {"type": "string", "description": "why the body could not be read (not JSON, nested too deeply)"}
+_FIELD_ERRORS = OpenApiResponse(
+    response={"type": "object", "properties": {"detail": _NOT_JSON}, "additionalProperties": _MESSAGES},
+    description='messages per field or query parameter: {"value": ["A valid number is required."]}',
+)
+_DETAIL = inline_serializer("ErrorDetail", {"detail": serializers.CharField()})
+_READ_ERRORS = {
+    400: _FIELD_ERRORS,
+    403: OpenApiResponse(_DETAIL, description="not allowed for the caller's role"),
+    404: OpenApiResponse(_DETAIL, description="no such node in the caller's organisation"),
+}
+_FIGURES_ERRORS = {**_READ_ERRORS, 409: OpenApiResponse(_DETAIL, description="the node is archived")}
+_WRITE_ERRORS = {
+    **_READ_ERRORS,
+    413: OpenApiResponse(_DETAIL, description="the request body is larger than the limit"),
+}
 
 
 def _reports_for(nodes: list[Node]) -> dict:
@@ -175,30 +241,30 @@ def _page_of(name: str, item_serializer):
 
 
 class NodeListCreateApi(OrganisationApi):
+    class QuerySerializer(PageQuerySerializer):
+        kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+        tree = _id_field("id of a node (typically a KGI): only the nodes of its tree")
+        archived = serializers.BooleanField(required=False, default=False, help_text="include archived nodes")
+
     @extend_schema(
         operation_id="nodes_list",
-        parameters=[
-            OpenApiParameter("kind", str, enum=Kind.values),
-            OpenApiParameter("tree", int, description="id of a KGI: only nodes of its tree"),
-            OpenApiParameter("archived", bool, description="include archived nodes"),
-            OpenApiParameter("limit", int, description="page size"),
-            OpenApiParameter("offset", int, description="index of the first node of the page"),
-        ],
-        responses=_page_of("PaginatedNodeOutputList", NodeOutputSerializer),
+        parameters=[QuerySerializer],
+        responses={200: _page_of("PaginatedNodeOutputList", NodeOutputSerializer), **_READ_ERRORS},
     )
     def get(self, request):
+        params = self.query(self.QuerySerializer)
         nodes = selectors.nodes_of(self.membership).order_by("tree_id", "lft")
-        if request.query_params.get("archived") not in ("1", "true"):
+        if not params["archived"]:
             nodes = nodes.filter(is_archived=False)
-        if kind := request.query_params.get("kind"):
-            nodes = nodes.filter(kind=kind)
-        if tree := request.query_params.get("tree"):
-            nodes = nodes.filter(tree_id=self.node(tree).tree_id)
-        paginator = LimitOffsetPagination()
+        if "kind" in params:
+            nodes = nodes.filter(kind=params["kind"])
+        if "tree" in params:
+            nodes = nodes.filter(tree_id=self.node(params["tree"]).tree_id)
+        paginator = ApiPagination()
         page = paginator.paginate_queryset(nodes, request, view=self)
         return paginator.get_paginated_response(_output(page))
 
-    @extend_schema(request=NodeCreateSerializer, responses={201: NodeOutputSerializer})
+    @extend_schema(request=NodeCreateSerializer, responses={201: NodeOutputSerializer, **_WRITE_ERRORS})
     def post(self, request):
         serializer = NodeCreateSerializer(data=request.data, membership=self.membership)
         serializer.is_valid(raise_exception=True)
@@ -214,7 +280,7 @@ class NodeListCreateApi(OrganisationApi):
 
 
 class NodeDetailApi(OrganisationApi):
-    @extend_schema(responses=NodeOutputSerializer)
+    @extend_schema(responses={200: NodeOutputSerializer, **_READ_ERRORS})
     def get(self, request, pk: int):
         return Response(_output([self.node(pk)])[0])
 
@@ -228,15 +294,15 @@ class NodeDetailApi(OrganisationApi):
             raise _service_errors(error) from None
         return Response(_output([node])[0])
 
-    @extend_schema(request=NodeInputSerializer, responses=NodeOutputSerializer)
+    @extend_schema(request=NodeInputSerializer, responses={200: NodeOutputSerializer, **_WRITE_ERRORS})
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
 
-    @extend_schema(request=NodeInputSerializer, responses=NodeOutputSerializer)
+    @extend_schema(request=NodeInputSerializer, responses={200: NodeOutputSerializer, **_WRITE_ERRORS})
     def patch(self, request, pk: int):
         return self._update(request, pk, partial=True)
 
-    @extend_schema(responses={204: None, 409: inline_serializer("DeleteRefused", {"detail": serializers.CharField()})})
+    @extend_schema(responses={204: None, 409: OpenApiResponse(_DETAIL, description="not empty"), **_READ_ERRORS})
     def delete(self, request, pk: int):
         """Delete an empty node (no children, no actuals); anything else must be archived."""
         node = self.node(pk)
@@ -248,14 +314,14 @@ class NodeDetailApi(OrganisationApi):
 
 
 class NodeArchiveApi(OrganisationApi):
-    @extend_schema(request=None, responses=NodeOutputSerializer)
+    @extend_schema(request=None, responses={200: NodeOutputSerializer, **_READ_ERRORS})
     def post(self, request, pk: int):
         node = services.node_archive(node=self.node(pk), actor=request.user)
         return Response(_output([node])[0])
 
 
 class NodeRestoreApi(OrganisationApi):
-    @extend_schema(request=None, responses=NodeOutputSerializer)
+    @extend_schema(request=None, responses={200: NodeOutputSerializer, **_READ_ERRORS})
     def post(self, request, pk: int):
         try:
             node = services.node_restore(node=self.node(pk), actor=request.user)
@@ -269,7 +335,7 @@ class NodeMoveApi(OrganisationApi):
         parent = IdField(queryset=Node.objects.none())
         position = serializers.IntegerField(required=False, min_value=0, allow_null=True)
 
-    @extend_schema(request=InputSerializer, responses=NodeOutputSerializer)
+    @extend_schema(request=InputSerializer, responses={200: NodeOutputSerializer, **_WRITE_ERRORS})
     def post(self, request, pk: int):
         node = self.node(pk)
         serializer = self.InputSerializer(data=request.data)
@@ -288,7 +354,7 @@ class NodeMoveApi(OrganisationApi):
 
 
 class NodeSmartApi(OrganisationApi):
-    @extend_schema(responses=SmartSerializer)
+    @extend_schema(responses={200: SmartSerializer, **_READ_ERRORS})
     def get(self, request, pk: int):
         node = self.node(pk)
         return Response(_reports_for([node])[node.pk].as_dict())
@@ -306,13 +372,13 @@ class NodeTreeOutputSerializer(NodeOutputSerializer):
 class NodeTreeApi(OrganisationApi):
     """The node's subtree, nested, in a number of queries that does not grow with its size."""
 
-    @extend_schema(
-        parameters=[OpenApiParameter("archived", bool, description="include archived nodes")],
-        responses=NodeTreeOutputSerializer,
-    )
+    class QuerySerializer(serializers.Serializer):
+        archived = serializers.BooleanField(required=False, default=False, help_text="include archived nodes")
+
+    @extend_schema(parameters=[QuerySerializer], responses={200: NodeTreeOutputSerializer, **_READ_ERRORS})
     def get(self, request, pk: int):
+        include_archived = self.query(self.QuerySerializer)["archived"]
         node = self.node(pk)
-        include_archived = request.query_params.get("archived") in ("1", "true")
         nodes = selectors.subtree_nodes(node, include_archived=include_archived or node.is_archived)
         data = _output(nodes)
         children: dict[int | None, list[dict]] = defaultdict(list)
@@ -337,9 +403,17 @@ class MayEnterActuals(IsOrganisationMember):
 
 class MeasurementInputSerializer(serializers.Serializer):
     node = IdField(queryset=Node.objects.none())
-    period_start = serializers.DateField(help_text="first day of the node's period (a month: its 1st)")
+    period_start = serializers.DateField(
+        help_text=f"first day of the node's period (a month: its 1st), inside its window; from {EARLIEST_DATE} "
+        f"to {LATEST_DATE}"
+    )
     value = serializers.DecimalField(max_digits=20, decimal_places=4)
-    note = serializers.CharField(allow_blank=True, default="", help_text="required when the value is off track")
+    note = serializers.CharField(
+        max_length=_max_length(Measurement, "note"),
+        allow_blank=True,
+        default="",
+        help_text="required when the value is off track",
+    )
 
     def __init__(self, *args, membership: Membership | None = None, **kwargs) -> None:
         # membership is None only when drf-spectacular instantiates the class to build the schema.
@@ -364,56 +438,46 @@ def _entry_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return {("period_start" if field == "period" else field): messages for field, messages in errors.items()}
 
 
-def _date_param(request, name: str, *, required: bool = False) -> date | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        if required:
-            raise ValidationError({name: [_("Give a date as YYYY-MM-DD.")]})
-        return None
-    try:
-        return serializers.DateField().to_internal_value(raw)
-    except ValidationError as error:
-        raise ValidationError({name: error.detail}) from None
-
-
-_RANGE_PARAMETERS = [
-    OpenApiParameter("from", OpenApiTypes.DATE, description="first period start of the range (YYYY-MM-DD)"),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="last period start of the range (YYYY-MM-DD)"),
-]
-_FIELD_ERRORS = OpenApiResponse(
-    response={"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    description='messages per field: {"value": ["A valid number is required."]}',
-)
+def _range_fields(first_help: str, last_help: str) -> dict[str, serializers.Field]:
+    # "from" is a Python keyword, so a range's fields cannot be declared as class attributes.
+    return {
+        "from": SupportedDateField(required=False, help_text=first_help),
+        "to": SupportedDateField(required=False, help_text=last_help),
+    }
 
 
 class MeasurementListCreateApi(OrganisationApi):
     permission_classes = [permissions.IsAuthenticated, MayEnterActuals]
 
+    class QuerySerializer(PageQuerySerializer):
+        node = _id_field("only this node's actuals")
+        tree = _id_field("id of a KGI (or any node of its tree): only that tree")
+
+        def get_fields(self):
+            return {
+                **super().get_fields(),
+                **_range_fields("first period start of the range (YYYY-MM-DD)", "last period start of the range"),
+            }
+
     @extend_schema(
         operation_id="measurements_list",
-        parameters=[
-            OpenApiParameter("node", int, description="only this node's actuals"),
-            OpenApiParameter("tree", int, description="id of a KGI (or any node of its tree): only that tree"),
-            *_RANGE_PARAMETERS,
-            OpenApiParameter("limit", int, description="page size"),
-            OpenApiParameter("offset", int, description="index of the first actual of the page"),
-        ],
-        responses=_page_of("PaginatedMeasurementOutputList", MeasurementOutputSerializer),
+        parameters=[QuerySerializer],
+        responses={200: _page_of("PaginatedMeasurementOutputList", MeasurementOutputSerializer), **_READ_ERRORS},
     )
     def get(self, request):
-        params = request.query_params
+        params = self.query(self.QuerySerializer)
         measurements = selectors.measurement_list(
             membership=self.membership,
-            node=self.node(params["node"]) if params.get("node") else None,
-            tree=self.node(params["tree"]) if params.get("tree") else None,
-            first=_date_param(request, "from"),
-            last=_date_param(request, "to"),
+            node=self.node(params["node"]) if "node" in params else None,
+            tree=self.node(params["tree"]) if "tree" in params else None,
+            first=params.get("from"),
+            last=params.get("to"),
         )
         if hidden := selectors.attainment_hidden_owners(self.membership):
             # Another team member's personal KPIs stay private unless the organisation shares them.
             reported = Node.objects.filter(reporters=self.membership.user_id).values("pk")
             measurements = measurements.filter(~Q(node__owner_id__in=hidden) | Q(node_id__in=reported))
-        paginator = LimitOffsetPagination()
+        paginator = ApiPagination()
         page = paginator.paginate_queryset(measurements, request, view=self)
         return paginator.get_paginated_response(MeasurementOutputSerializer(page, many=True).data)
 
@@ -423,7 +487,7 @@ class MeasurementListCreateApi(OrganisationApi):
         responses={
             201: MeasurementOutputSerializer,
             200: MeasurementOutputSerializer,
-            400: _FIELD_ERRORS,
+            **_WRITE_ERRORS,
         },
         description="Enter the actual of a node for a period; a second entry for the same node and period "
         "replaces the value (201 when created, 200 when replaced; the previous value stays in the history).",
@@ -459,15 +523,26 @@ class MeasurementBulkApi(OrganisationApi):
         operation_id="measurements_bulk_create",
         request=MeasurementBulkInputSerializer,
         responses={
+            **_WRITE_ERRORS,
             201: inline_serializer("MeasurementBulkOutput", {"rows": MeasurementOutputSerializer(many=True)}),
-            400: inline_serializer(
-                "MeasurementBulkErrors",
-                {
-                    "rows": serializers.DictField(
-                        child=serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-                        help_text='messages per field of each bad row, by row index: {"2": {"value": ["…"]}}',
-                    )
+            400: OpenApiResponse(
+                response={
+                    "type": "object",
+                    "properties": {
+                        "detail": _NOT_JSON,
+                        "rows": {
+                            "oneOf": [
+                                _MESSAGES,
+                                {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "object", "additionalProperties": _MESSAGES},
+                                },
+                            ]
+                        },
+                    },
                 },
+                description="messages about the rows as a whole, or per field of each bad row by row index: "
+                '{"rows": {"2": {"value": ["…"]}}}',
             ),
         },
     )
@@ -537,28 +612,29 @@ class NodeProgressSerializer(serializers.Serializer):
 
 
 class NodeProgressApi(OrganisationApi):
+    class QuerySerializer(serializers.Serializer):
+        def get_fields(self):
+            return _range_fields(
+                "start of the range (YYYY-MM-DD); default: the node's start",
+                "end of the range (YYYY-MM-DD); default: today, or the node's deadline when it is earlier",
+            )
+
     @extend_schema(
         operation_id="nodes_progress_retrieve",
-        parameters=[
-            OpenApiParameter(
-                "from", OpenApiTypes.DATE, description="start of the range (YYYY-MM-DD); default: the node's start"
-            ),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="end of the range (YYYY-MM-DD); default: today"),
-        ],
-        responses={200: NodeProgressSerializer, 400: _FIELD_ERRORS},
+        parameters=[QuerySerializer],
+        responses={200: NodeProgressSerializer, **_FIGURES_ERRORS},
+        description="A range must overlap the node's window and hold at most as many of its periods as a "
+        "node's window may: " + ", ".join(f"{count} {frequency}" for frequency, count in MAX_WINDOW_PERIODS.items()),
     )
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
-        today = timezone.localdate()
-        last = _date_param(request, "to") or today
-        first = _date_param(request, "from")
-        if first is None:
-            start, _deadline = selectors.node_window(node)
-            fiscal_year_start = period_start(today, "yearly", self.membership.organisation.fiscal_year_start_month)
-            # A node that has not started yet shows the range's last day rather than refuse.
-            first = min(start or fiscal_year_start, last)
-        if first > last:
-            raise ValidationError({"to": [_("The end of the range is before its start.")]})
+        params = self.query(self.QuerySerializer)
+        try:
+            first, last = selectors.progress_range(
+                node, first=params.get("from"), last=params.get("to"), today=timezone.localdate()
+            )
+        except DjangoValidationError as error:
+            raise _service_errors(error) from None
         return Response(NodeProgressSerializer(selectors.node_progress(node, first=first, last=last)).data)
 
 
@@ -592,18 +668,19 @@ class NodeExplainSerializer(serializers.Serializer):
 
 
 class NodeExplainApi(OrganisationApi):
+    class QuerySerializer(serializers.Serializer):
+        period = SupportedDateField(help_text="any day of the period (YYYY-MM-DD), inside the node's window")
+
     @extend_schema(
         operation_id="nodes_explain_retrieve",
-        parameters=[
-            OpenApiParameter(
-                "period", OpenApiTypes.DATE, required=True, description="any day of the period (YYYY-MM-DD)"
-            )
-        ],
-        responses={200: NodeExplainSerializer, 400: _FIELD_ERRORS},
+        parameters=[QuerySerializer],
+        responses={200: NodeExplainSerializer, **_FIGURES_ERRORS},
     )
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
-        period = _date_param(request, "period", required=True)
+        period = self.query(self.QuerySerializer)["period"]
+        if errors := selectors.explain_period_errors(node, period=period):
+            raise ValidationError({"period": errors})
         explanation = selectors.node_explain(node, period=period)
         if hidden := selectors.attainment_hidden_owners(self.membership):
             owners = dict(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from goals.actuals import SIGNED_UNITS
 from goals.library import CATEGORIES, KPI_LIBRARY, TREE_TEMPLATES
-from goals.models import Kind, Node, Organisation
+from goals.models import Kind, Measurement, Node, Organisation
 from goals.periods import add_months
 from goals.services import EDITABLE_FIELDS
 
@@ -227,7 +227,7 @@ class ActualForm(forms.Form):
     note = forms.CharField(
         label=_("Note"),
         required=False,
-        max_length=2000,
+        max_length=Measurement._meta.get_field("note").max_length,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the value puts the KPI off track: the cause and the next action."),
     )
@@ -323,7 +323,7 @@ class ActualsGridForm(forms.Form):
             self.fields[row.note_name] = forms.CharField(
                 label=_("Note on %(name)s") % {"name": row.node.name},
                 required=False,
-                max_length=2000,
+                max_length=Measurement._meta.get_field("note").max_length,
                 widget=forms.TextInput(attrs={"autocomplete": "off"}),
             )
 

@@ -4,11 +4,14 @@ from decimal import Decimal
 
 import orjson
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 from simple_history.models import HistoricalRecords
+
+# The longest description, rationale or note (about a page of text): the forms' 2,000 characters.
+TEXT_MAX_LENGTH = 2000
 
 
 class Organisation(models.Model):
@@ -146,7 +149,11 @@ class Node(MPTTModel):
     )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    # A TextField's max_length only sizes its form field: the validator makes full_clean (so
+    # goals.services, under every entry point) check it too. The database does not.
+    description = models.TextField(
+        _("description"), max_length=TEXT_MAX_LENGTH, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)], blank=True
+    )
     code = models.CharField(
         _("code"),
         max_length=40,
@@ -243,6 +250,8 @@ class Node(MPTTModel):
     )
     rationale = models.TextField(
         _("how it drives its parent"),
+        max_length=TEXT_MAX_LENGTH,
+        validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
         blank=True,
         help_text=_("The link to the goal above: why moving this number moves that one."),
     )
@@ -286,7 +295,9 @@ class Measurement(models.Model):
     node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="measurements")
     period_start = models.DateField(_("period"))
     value = models.DecimalField(_("actual"), max_digits=20, decimal_places=4)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(
+        _("note"), max_length=TEXT_MAX_LENGTH, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)], blank=True
+    )
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     entered_at = models.DateTimeField(auto_now=True)
 

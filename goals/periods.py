@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from django.utils.translation import gettext as _
 
 # The dates kpitree accepts anywhere (node windows, actuals, query parameters). Wide enough for any
 # real plan and its history, narrow enough that a period's end, a fiscal year or a range of
@@ -109,3 +111,23 @@ def window_fits(start: date | None, end: date | None, frequency: str) -> bool:
     if start is None or end is None:
         return True
     return period_count(start, end, frequency) <= MAX_WINDOW_PERIODS[frequency]
+
+
+def periods_back(last: date, frequency: str, count: int, fiscal_start_month: int = 1) -> date:
+    """The start of the period ``count - 1`` periods before the one containing ``last``: the first
+    day of a range of ``count`` periods that ends with ``last``'s."""
+    end_start = period_start(last, frequency, fiscal_start_month)
+    if frequency == "daily":
+        return end_start - timedelta(days=count - 1)
+    if frequency == "weekly":
+        return end_start - timedelta(weeks=count - 1)
+    return add_months(end_start, -(count - 1) * {"monthly": 1, "quarterly": 3, "yearly": 12}[frequency])
+
+
+def window_errors(*, period: date, frequency: str, start: date | None, deadline: date | None) -> list[str]:
+    """Why the period starting on ``period`` is outside the window ``start``..``deadline``, if it is."""
+    if start and period_end(period, frequency) < start:
+        return [_("The period is before the KPI starts (%(date)s).") % {"date": start}]
+    if deadline and period > deadline:
+        return [_("The period is after the KPI's deadline (%(date)s).") % {"date": deadline}]
+    return []

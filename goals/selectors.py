@@ -10,6 +10,7 @@ from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
@@ -29,7 +30,16 @@ from goals.models import (
     RollupState,
     TargetOverride,
 )
-from goals.periods import period_end, period_start, period_starts, window_fits
+from goals.periods import (
+    MAX_WINDOW_PERIODS,
+    period_count,
+    period_end,
+    period_start,
+    period_starts,
+    periods_back,
+    window_errors,
+    window_fits,
+)
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -681,6 +691,52 @@ def _assessment_row(start: date, a: rollup.Assessment) -> dict:
         "missing_inputs": a.missing,
         "reason": reason_text(a.reason.as_dict()),
     }
+
+
+def progress_range(node: Node, *, first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The range a progress request covers, or ValidationError with messages by parameter
+    (``from``, ``to``).
+
+    By default the node's window start (a KSF's is its KGI's; without one, the fiscal year's)
+    until today or its deadline, whichever is earlier; a default range with more periods than
+    one request may hold keeps its latest ones. A range asked for must overlap the window and
+    hold at most ``MAX_WINDOW_PERIODS`` of the node's periods: the work grows with the number of
+    periods (a daily KPI from 0001-01-01 kept a worker busy past 30 s).
+    """
+    start, deadline = node_window(node)
+    frequency, fiscal = node.frequency, node.organisation.fiscal_year_start_month
+    errors: dict[str, list[str]] = {}
+    if last is not None and start and period_end(period_start(last, frequency, fiscal), frequency) < start:
+        errors["to"] = [_("The range ends before the KPI starts (%(date)s).") % {"date": start}]
+    if first is not None and deadline and period_start(first, frequency, fiscal) > deadline:
+        errors["from"] = [_("The range starts after the KPI's deadline (%(date)s).") % {"date": deadline}]
+    if errors:
+        raise ValidationError(errors)
+    chosen_first = first is not None
+    if last is None:
+        last = min(today, deadline) if deadline else today
+    if first is None:
+        # A node that has not started yet shows the range's last period rather than refuse.
+        first = min(start or period_start(today, "yearly", fiscal), last)
+    if first > last:
+        raise ValidationError({"to": [_("The end of the range is before its start.")]})
+    most = MAX_WINDOW_PERIODS[frequency]
+    count = period_count(period_start(first, frequency, fiscal), last, frequency)
+    if count > most:
+        if chosen_first:
+            message = _("A range may hold at most %(most)s periods (%(frequency)s); this one holds %(count)s.")
+            raise ValidationError(
+                {"from": [message % {"most": most, "frequency": node.get_frequency_display(), "count": count}]}
+            )
+        first = periods_back(last, frequency, most, fiscal)
+    return first, last
+
+
+def explain_period_errors(node: Node, *, period: date) -> list[str]:
+    """Why the node's period containing ``period`` cannot be explained: outside its window."""
+    start, deadline = node_window(node)
+    first = period_start(period, node.frequency, node.organisation.fiscal_year_start_month)
+    return window_errors(period=first, frequency=node.frequency, start=start, deadline=deadline)
 
 
 def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:

@@ -261,8 +261,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "goals.api_input.ApiPagination",
     "PAGE_SIZE": 100,
+    # Bad input is a JSON 400 (413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE), never a 500 or
+    # Django's HTML error page: see goals/api_input.py.
+    "EXCEPTION_HANDLER": "goals.api_input.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "goals.api_input.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "kpitree API",

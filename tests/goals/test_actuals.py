@@ -114,10 +114,19 @@ def test_value_errors_table(value, unit, ok):
         (date(2026, 3, 1), TODAY, "The period is before the KPI starts (2026-04-01)."),
         (date(2027, 4, 1), date(2027, 5, 10), "The period is after the KPI's deadline (2027-03-31)."),
         (DECEMBER, TODAY, "The period has not started yet."),
+        # Outside the supported dates: 9999-12 has no period end to compare (it was a 500).
+        (date(9999, 12, 1), TODAY, "The period must lie between 1990-01-01 and 2100-12-31."),
+        (date(1, 1, 1), TODAY, "The period must lie between 1990-01-01 and 2100-12-31."),
     ],
 )
 def test_period_rules(member, nodes, period, today, message):
     assert errors_of(member.membership, nodes["appointments"], 48, period=period, today=today) == {"period": [message]}
+
+
+def test_a_note_is_at_most_2000_characters(member, nodes):
+    errors = errors_of(member.membership, nodes["appointments"], 48, note="x" * 2001)
+    assert errors == {"note": ["Ensure this value has at most 2000 characters (it has 2001)."]}
+    assert save(member.membership, nodes["appointments"], 48, note="x" * 2000).note == "x" * 2000
 
 
 def test_a_locked_month_refuses_actuals(manager, member, nodes):

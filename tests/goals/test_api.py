@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -314,6 +315,117 @@ def test_list_hides_archived_nodes_unless_asked(manager_api, manager, nodes):
     assert data["count"] == 15
     archived = {item["code"] for item in data["results"] if item["is_archived"]}
     assert archived == {"upsell", "upsell_revenue", "feature_adoption", "webinars"}
+
+
+# --- what the API accepts: parameters, bodies, characters --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "100000"}, "limit"),  # answered 4 MB
+        ({"limit": "9223372036854775808"}, "limit"),  # a 500: the database driver overflowed
+        ({"limit": "0"}, "limit"),
+        ({"limit": "ten"}, "limit"),  # DRF silently gave 100
+        ({"offset": "9223372036854775808"}, "offset"),
+        ({"offset": "-1"}, "offset"),
+        ({"kind": "\x00"}, "kind"),  # a 500 on PostgreSQL
+        ({"kind": "goal"}, "kind"),
+        ({"tree": "first"}, "tree"),  # was a 404, as if the node did not exist
+        ({"archived": "maybe"}, "archived"),
+    ],
+)
+def test_list_bad_parameters_are_400_with_a_message(manager_api, saas_tree, params, field):
+    response = manager_api.get(NODES, params)
+    assert response.status_code == 400
+    errors = response.json()
+    assert list(errors) == [field]
+    assert errors[field] and all(isinstance(message, str) for message in errors[field])
+
+
+def test_a_page_holds_at_most_500_nodes(manager_api, saas_tree):
+    assert manager_api.get(NODES, {"limit": 500}).json()["count"] == 15
+    response = manager_api.get(NODES, {"limit": 501})
+    assert response.status_code == 400
+    assert response.json() == {"limit": ["Ensure this value is less than or equal to 500."]}
+
+
+def test_a_null_character_in_any_query_parameter_is_400(manager_api, saas_tree):
+    for path in (NODES, url(saas_tree, "tree"), url(saas_tree, "smart"), "/api/v1/measurements/"):
+        response = manager_api.get(path, {"unused": "a\x00b"})  # even one the operation ignores
+        assert response.status_code == 400, path
+        assert response.json() == {"unused": ["Null characters are not allowed."]}
+
+
+def test_a_null_character_in_a_body_string_is_400(manager_api, manager, nodes):
+    response = manager_api.post(NODES, kpi_payload(nodes["upsell"], manager, name="Demos\x00"), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_deeply_nested_json_is_400(manager_api, nodes, method):
+    """The JSON decoder's RecursionError was a 500."""
+    body = "[" * 100_000 + "]" * 100_000
+    path = NODES if method == "post" else url(nodes["upsell"])
+    response = getattr(manager_api, method)(path, data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - the data is nested too deeply."}
+    response = manager_api.post("/api/v1/measurements/bulk/", data=body, content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_body_over_the_size_limit_is_a_json_413(manager_api, nodes, settings, content_type):
+    """It was Django's HTML "Bad Request (400)" page."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    if content_type == "application/json":
+        body = json.dumps({"description": "x" * 10_000})
+    else:
+        body = "description=" + "x" * 10_000
+    response = manager_api.patch(url(nodes["upsell"]), data=body, content_type=content_type)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "The request body is larger than 10000 bytes."}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nodes/abc/", "/api/v1/nodes/-1/archive/", "/api/v1/nope/"])
+def test_a_path_that_names_no_operation_is_a_json_404(manager_api, path):
+    """It was Django's HTML 404 page, and an HTML CSRF page for a POST from a browser session."""
+    manager_api.handler.enforce_csrf_checks = True
+    for method in ("get", "post"):
+        response = getattr(manager_api, method)(path)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
+
+
+def test_text_limits_are_the_same_in_the_api_and_the_forms(organisation, saas_tree):
+    """The API took descriptions and notes of any length; the forms and the models agree now."""
+    from goals.apis import MeasurementInputSerializer, NodeCreateSerializer
+    from goals.forms import ActualForm, NodeForm
+
+    form, serializer = NodeForm(organisation=organisation, kind="kpi"), NodeCreateSerializer()
+    for name in ("name", "description", "code", "unit", "formula", "rationale"):
+        assert serializer.fields[name].max_length == form.fields[name].max_length, name
+        assert serializer.fields[name].max_length == Node._meta.get_field(name).max_length is not None, name
+    note = ActualForm(node=saas_tree, periods=[]).fields["note"].max_length
+    assert MeasurementInputSerializer().fields["note"].max_length == note == 2000
+
+
+@pytest.mark.parametrize("field", ["description", "rationale"])
+def test_descriptions_and_rationales_are_at_most_2000_characters(manager_api, manager, nodes, field):
+    before = counts()
+    response = manager_api.post(NODES, kpi_payload(nodes["upsell"], manager, **{field: "x" * 2001}), format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert counts() == before
+    # The service refuses it too (the form, the admin and imports save through it).
+    with pytest.raises(DjangoValidationError) as caught:
+        services.node_update(node=nodes["upsell"], actor=manager, data={field: "x" * 2001})
+    assert field in caught.value.message_dict
+
+    response = manager_api.post(NODES, kpi_payload(nodes["upsell"], manager, **{field: "x" * 2000}), format="json")
+    assert response.status_code == 201, response.content
 
 
 # --- create -------------------------------------------------------------------------------------

@@ -177,6 +177,32 @@ def test_bad_input_is_400_per_field_and_saves_nothing(manager_api, tree, code, p
     assert not Measurement.objects.exists()
 
 
+@pytest.mark.parametrize("period", ["9999-12-01", "0001-01-01"])
+def test_a_period_outside_the_supported_dates_is_refused(manager_api, tree, period):
+    """9999-12-01 was a 500 (its period end is in year 10000), in one entry and in bulk."""
+    payload = {"node": tree["contracts"].pk, "period_start": period, "value": "1", "note": "Noted."}
+    message = {"period_start": ["The period must lie between 1990-01-01 and 2100-12-31."]}
+
+    response = manager_api.post(MEASUREMENTS, payload, format="json")
+    assert (response.status_code, response.json()) == (400, message)
+    response = manager_api.post(BULK, {"rows": [payload]}, format="json")
+    assert (response.status_code, response.json()) == (400, {"rows": {"0": message}})
+    assert not Measurement.objects.exists()
+
+
+def test_a_note_is_at_most_2000_characters_as_on_the_form(manager_api, tree):
+    payload = row(tree["contracts"], APR, "2", "x" * 2001)
+    response = manager_api.post(MEASUREMENTS, payload, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["note"]
+    response = manager_api.post(BULK, {"rows": [payload]}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["rows"]["0"]) == ["note"]
+
+    payload["note"] = "x" * 2000
+    assert manager_api.post(MEASUREMENTS, payload, format="json").status_code == 201
+
+
 def test_a_future_period_is_refused(manager_api, tree):
     Node.objects.filter(pk=tree["contracts"].pk).update(deadline=date(2099, 12, 31))
     response = manager_api.post(MEASUREMENTS, row(tree["contracts"], date(2099, 1, 1), "2"), format="json")
@@ -364,8 +390,20 @@ def test_list_is_paginated(manager_api, first_quarter):
     assert data["next"] and data["previous"]
 
 
-@pytest.mark.parametrize("params", [{"from": "2026-13-01"}, {"to": "last week"}])
-def test_list_bad_dates_are_400(manager_api, tree, params):
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2026-13-01"},
+        {"to": "last week"},
+        {"from": "0001-01-01"},
+        {"to": "9999-12-31"},
+        {"node": "first"},
+        {"tree": "9223372036854775808"},
+        {"limit": "501"},
+        {"offset": "-1"},
+    ],
+)
+def test_list_bad_parameters_are_400(manager_api, tree, params):
     response = manager_api.get(MEASUREMENTS, params)
     assert response.status_code == 400
     assert list(response.json()) == list(params)
@@ -438,10 +476,10 @@ def test_a_division_by_zero_is_no_data_with_a_reason(manager_api, manager, first
 
 
 def test_progress_defaults_to_the_window_start_until_today(manager_api, first_quarter):
-    today = timezone.localdate()
+    last = min(timezone.localdate(), FY_END)  # today, or the deadline once it has passed
     for code in ("close_rate", "sales"):  # the KSF has no dates: it follows its KGI's window
         data = manager_api.get(url(first_quarter[code], "progress")).json()
-        assert (data["from"], data["to"]) == ("2026-04-01", today.isoformat())
+        assert (data["from"], data["to"]) == ("2026-04-01", last.isoformat())
         assert data["periods"][0]["period_start"] == "2026-04-01"
     data = manager_api.get(url(first_quarter["close_rate"], "progress"), {"to": "2026-05-31"}).json()
     assert [p["period_start"] for p in data["periods"]] == ["2026-04-01", "2026-05-01"]
@@ -481,6 +519,67 @@ def test_progress_bad_dates_are_400(manager_api, tree, params, field):
     response = manager_api.get(url(tree["close_rate"], "progress"), params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        # Outside the supported dates: year 10000 was a 500, 0001-01-01 a 5.5 MB answer.
+        ({"to": "9999-12-31"}, {"to": ["Give a date between 1990-01-01 and 2100-12-31."]}),
+        ({"from": "0001-01-01"}, {"from": ["Give a date between 1990-01-01 and 2100-12-31."]}),
+        # Outside the node's window (fiscal year 2026).
+        ({"to": "2000-01-01"}, {"to": ["The range ends before the KPI starts (2026-04-01)."]}),
+        ({"from": "2027-04-01"}, {"from": ["The range starts after the KPI's deadline (2027-03-31)."]}),
+    ],
+)
+def test_progress_refuses_a_range_outside_the_dates_and_the_window(manager_api, tree, params, message):
+    response = manager_api.get(url(tree["close_rate"], "progress"), params)
+    assert response.status_code == 400
+    assert response.json() == message
+
+
+def test_progress_range_holds_at_most_the_periods_of_a_window(manager_api, tree):
+    """A daily KPI from 0001-01-01 kept a worker busy past 30 s: at most 1,100 days a request."""
+    Node.objects.filter(pk=tree["retention"].pk).update(frequency="daily")
+    path = url(tree["retention"], "progress")
+
+    response = manager_api.get(path, {"from": "2023-12-01", "to": "2026-12-04"})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["periods"]) == 1100
+
+    response = manager_api.get(path, {"from": "2023-11-30", "to": "2026-12-04"})
+    assert response.status_code == 400
+    assert response.json() == {"from": ["A range may hold at most 1100 periods (Daily); this one holds 1101."]}
+
+
+def test_progress_default_range_keeps_its_latest_periods(manager_api, tree):
+    """A window longer than a request may hold (saved before windows were bounded) still has a
+    default range — the fiscal year to date, as for a node without a window (SMART refuses such a
+    window and the rollup reports it) — never a 400 for a request without parameters."""
+    Node.objects.filter(pk=tree["retention"].pk).update(
+        frequency="daily", start_date=date(1990, 1, 1), deadline=date(2100, 12, 31)
+    )
+    response = manager_api.get(url(tree["retention"], "progress"))
+    assert response.status_code == 200, response.content
+    periods = response.json()["periods"]
+    assert 1 <= len(periods) <= 366
+    assert periods[-1]["period_start"] == timezone.localdate().isoformat()
+
+
+def test_progress_defaults_to_the_deadline_once_it_has_passed(manager_api, tree):
+    Node.objects.filter(pk=tree["retention"].pk).update(deadline=date(2026, 6, 30))
+    data = manager_api.get(url(tree["retention"], "progress")).json()
+    assert (data["from"], data["to"]) == ("2026-04-01", "2026-06-30")
+    assert [p["period_start"] for p in data["periods"]] == ["2026-04-01", "2026-05-01", "2026-06-01"]
+
+
+@pytest.mark.parametrize("action", ["progress", "explain"])
+def test_an_archived_node_has_no_figures_409(manager_api, manager, tree, action):
+    """The rollup leaves archived nodes out; asking for their figures was a 500 (KeyError)."""
+    services.node_archive(node=tree["retention"], actor=manager)
+    response = manager_api.get(url(tree["retention"], action), {"period": "2026-05-01"})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This node is archived: restore it to see its figures."}
 
 
 def test_progress_is_stale_until_the_rollup_has_run(manager_api, member_api, tree):
@@ -534,6 +633,21 @@ def test_explain_needs_a_period(manager_api, tree, params):
     response = manager_api.get(url(tree["close_rate"], "explain"), params)
     assert response.status_code == 400
     assert "period" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        ("9999-12-31", "Give a date between 1990-01-01 and 2100-12-31."),  # was a 500
+        ("0001-01-01", "Give a date between 1990-01-01 and 2100-12-31."),
+        ("2000-01-01", "The period is before the KPI starts (2026-04-01)."),
+        ("2027-04-01", "The period is after the KPI's deadline (2027-03-31)."),
+    ],
+)
+def test_explain_refuses_a_period_outside_the_dates_and_the_window(manager_api, tree, period, message):
+    response = manager_api.get(url(tree["close_rate"], "explain"), {"period": period})
+    assert response.status_code == 400
+    assert response.json() == {"period": [message]}
 
 
 # --- schema ---------------------------------------------------------------------------------------

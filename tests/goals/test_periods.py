@@ -15,6 +15,8 @@ from goals.periods import (
     period_end,
     period_start,
     period_starts,
+    periods_back,
+    window_errors,
     window_fits,
 )
 
@@ -261,3 +263,41 @@ def test_period_starts_tile_the_fiscal_year(frequency, count):
 )
 def test_window_fits(start, end, frequency, expected):
     assert window_fits(start, end, frequency) is expected
+
+
+@pytest.mark.parametrize(
+    ("last", "frequency", "count", "expected"),
+    [
+        ("2026-12-04", "daily", 1, "2026-12-04"),
+        ("2026-12-04", "daily", 1100, "2023-12-01"),
+        ("2026-12-04", "weekly", 2, "2026-11-23"),  # the Monday a week before 2026-11-30's
+        ("2026-12-04", "monthly", 600, "1977-01-01"),
+        ("2026-12-04", "quarterly", 4, "2026-01-01"),  # fiscal quarters from April
+        ("2026-12-04", "yearly", 3, "2024-04-01"),
+    ],
+)
+def test_periods_back_starts_a_range_of_count_periods(last, frequency, count, expected):
+    first = periods_back(date.fromisoformat(last), frequency, count, 4)
+
+    assert first == date.fromisoformat(expected)
+    assert len(period_starts(first, date.fromisoformat(last), frequency, 4)) == count
+
+
+@pytest.mark.parametrize(
+    ("period", "frequency", "expected"),
+    [
+        ("2026-03-01", "monthly", ["The period is before the KPI starts (2026-04-01)."]),
+        ("2026-03-30", "weekly", []),  # the week of the start overlaps the window
+        ("2026-04-01", "monthly", []),
+        ("2027-03-01", "monthly", []),
+        ("2027-04-01", "monthly", ["The period is after the KPI's deadline (2027-03-31)."]),
+    ],
+)
+def test_window_errors(period, frequency, expected):
+    errors = window_errors(period=date.fromisoformat(period), frequency=frequency, start=FY_START, deadline=FY_END)
+
+    assert errors == expected
+
+
+def test_window_errors_without_a_window():
+    assert window_errors(period=date(1990, 1, 1), frequency="daily", start=None, deadline=None) == []
