@@ -170,7 +170,7 @@ def test_the_status_map_links_each_box_and_says_its_status_in_words():
     assert icicle["type"] == "icicle" and icicle["tiling"]["orientation"] == "h"
     assert icicle["ids"] == ["0", "1", "2", "3"]
     assert icicle["parents"] == ["", "0", "1", "0"]
-    assert icicle["customdata"] == ["/nodes/0/", "/nodes/1/", "/nodes/2/", "/nodes/3/"]
+    assert [link for link, _phone_label in icicle["customdata"]] == ["/nodes/0/", "/nodes/1/", "/nodes/2/", "/nodes/3/"]
     assert icicle["labels"][0] == "! Node 0"
     assert icicle["text"][0] == "At risk · 95%"
     assert icicle["marker"]["colors"] == [figures.STATUS_COLOURS["at_risk"]] * 4
