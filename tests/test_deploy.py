@@ -61,8 +61,9 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
         ({"DJANGO_ALLOWED_HOSTS": ""}, "DJANGO_ALLOWED_HOSTS"),
+        ({"DJANGO_ADMIN_URL": "/admin"}, "DJANGO_ADMIN_URL"),
     ],
-    ids=["debug-maybe", "mysql", "no-secret-key", "empty-secret-key", "redis-http", "no-allowed-hosts"],
+    ids=["debug-maybe", "mysql", "no-secret-key", "empty-secret-key", "redis-http", "no-allowed-hosts", "admin-url"],
 )
 @pytest.mark.parametrize(
     "command",
@@ -80,3 +81,12 @@ def test_migrations_match_the_models(tmp_path):
     result = run(["manage.py", "makemigrations", "--check", "--dry-run"], production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_the_admin_moves_to_the_configured_url(tmp_path):
+    show = "from django.urls import reverse; print(reverse('admin:index'))"
+    moved = run(["manage.py", "shell", "-c", show], production_env(tmp_path, DJANGO_ADMIN_URL="backoffice-7q2/"))
+    assert moved.stdout.strip().splitlines()[-1] == "/backoffice-7q2/", moved.stderr
+    assert (
+        run(["manage.py", "shell", "-c", show], production_env(tmp_path)).stdout.strip().splitlines()[-1] == "/admin/"
+    )
