@@ -104,9 +104,12 @@ TARGET_COLOUR, ACTUAL_COLOUR, PROJECTION_COLOUR = "#5b6475", "#1f5fbf", "#6a3fa0
 # box 900 pixels high); deeper levels are reached by drilling in.
 ICICLE_BOXES = 120
 LABEL_LENGTH = 40
+# The box the status map starts from fills its whole height: its name is shown whole (up to
+# this length), in lines; the other boxes cut theirs to LABEL_LENGTH on one line.
+ROOT_LABEL_LENGTH, ROOT_LABEL_COLUMNS = 120, 30
 # A status-map label on a phone, in lines of at most this many columns (a CJK character takes
 # two): figures.js shows it there, where a box is a third of 390 px wide.
-PHONE_LABEL_COLUMNS = 16
+PHONE_LABEL_LENGTH, PHONE_LABEL_COLUMNS = 64, 16
 
 
 # --- text: Plotly reads a subset of HTML in every text it draws ----------------------------------
@@ -416,9 +419,13 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
     shown = {box.id for box in boxes}
     labels, phone_labels, texts, colours, inks = [], [], [], [], []
     for box in boxes:
-        label = f"{STATUS_SYMBOLS.get(box.status, '–')} {short(box.label)}"
-        labels.append(figure_text(label))
-        phone_labels.append(figure_lines(wrapped(label, PHONE_LABEL_COLUMNS)))
+        symbol = STATUS_SYMBOLS.get(box.status, "–")
+        if box.parent in shown:
+            labels.append(figure_text(f"{symbol} {short(box.label)}"))
+        else:
+            labels.append(figure_lines(wrapped(f"{symbol} {short(box.label, ROOT_LABEL_LENGTH)}", ROOT_LABEL_COLUMNS)))
+        phone = f"{symbol} {short(box.label, ROOT_LABEL_LENGTH if box.parent not in shown else PHONE_LABEL_LENGTH)}"
+        phone_labels.append(figure_lines(wrapped(phone, PHONE_LABEL_COLUMNS)))
         attainment = "" if box.attainment is None else f" · {box.attainment:.0f}%"
         texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment))
         colours.append(STATUS_COLOURS.get(box.status, STATUS_COLOURS["no_data"]))
@@ -439,6 +446,7 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
         marker={"colors": colours[:1], "line": {"color": "#ffffff", "width": 1}},
         # The text's colour is set per box (plotly's own choice put dark text on the green).
         insidetextfont={"color": inks[:1]},
+        outsidetextfont={"color": inks[:1]},  # plotly draws the first box's text with this one
         tiling={"orientation": "h"},
         leaf={"opacity": 1},
         texttemplate="%{label}<br>%{text}",
@@ -451,6 +459,7 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
     figure["data"][0].update(arrays)
     figure["data"][0]["marker"]["colors"] = colours
     figure["data"][0]["insidetextfont"]["color"] = inks
+    figure["data"][0]["outsidetextfont"]["color"] = inks
     return figure
 
 

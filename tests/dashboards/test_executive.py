@@ -192,7 +192,7 @@ def test_each_kpi_behind_says_who_owns_it_and_why(demo):
     assert "against a target to date of" in first.explanation
     assert "off track below 90%" in first.explanation  # the stored reason code, explained
     html = response.content.decode()
-    rows = re.findall(r'<td><a href="/nodes/(\d+)/">', html.split('class="data behind"')[1])
+    rows = re.findall(r'<td class="cell-name"><a href="/nodes/(\d+)/">', html.split('class="data behind"')[1])
     assert [int(pk) for pk in rows] == [row.node.pk for row in panel.behind]
     assert "Ranked by shortfall × weight" in html
 

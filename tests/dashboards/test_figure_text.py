@@ -109,8 +109,11 @@ def test_the_status_map_draws_names_literally_in_every_text():
     figure = figures.status_icicle(boxes, title=f"Status map of {PHISH}")
     assert markup_in(figure) == []
     icicle = figure["data"][0]
-    assert icicle["labels"][0].startswith("✓ &lt;a href=")
-    assert icicle["customdata"][0][1].startswith("✓ &lt;a<br>href=")  # a phone's lines: our <br> only
+    # The first box shows its whole name in lines, the others a cut one; a phone's labels are
+    # in lines too: our <br> between escaped words, never a tag of the user's.
+    assert icicle["labels"][0].startswith("✓ &lt;a<br>href=")
+    assert icicle["labels"][1] == "✗ " + "&lt;i&gt;" * 13 + "…"
+    assert icicle["customdata"][0][1].startswith("✓ &lt;a<br>href=")
     assert "&lt;" in figure["layout"]["title"]["text"]
     assert icicle["insidetextfont"]["color"] == [figures.STATUS_INKS["on_track"], figures.STATUS_INKS["off_track"]]
 
