@@ -164,11 +164,18 @@ def wrapped(text: str, columns: int) -> list[str]:
     return lines
 
 
+# Characters that never start a line (Japanese line breaking rules): closing brackets, marks.
+NO_LINE_START = set(")]}）」』】〕〉》、。，．,.:;!?・：；？！ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…")
+
+
 def _tokens(text: str) -> list[str]:
-    """Words with the space before them; a CJK character is a word of its own."""
+    """Words with the space before them; a CJK character is a word of its own, but a closing
+    bracket or mark stays with the character before it."""
     tokens: list[str] = []
     for char in text:
-        if _columns(char) == 2 or not tokens or tokens[-1][-1:].isspace() and not char.isspace():
+        if char in NO_LINE_START and tokens and not tokens[-1][-1:].isspace():
+            tokens[-1] += char
+        elif _columns(char) == 2 or not tokens or tokens[-1][-1:].isspace() and not char.isspace():
             tokens.append(char)
         elif _columns(tokens[-1][-1]) == 2:
             tokens.append(char)

@@ -15,6 +15,7 @@
   var PHONE_DEPTH = 3; // levels of the status map on a phone: a box is a third of the width
   var PHONE_BOX = 80; // px of height per leaf of the map on a phone: five lines of text
   var PHONE_MAP_MAX = 1800; // px: a bigger tree is read by drilling in (a tap on a box)
+  var NO_LINE_START = /^[)\]}）」』】〕〉》、。，．,.:;!?・：；？！ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…]/;
   var LEGEND_LINE = 20; // px of a legend entry on a line of its own
   var LINE = 1.5; // a title line's height, in font sizes (with room below the last)
   var measure = document.createElement("canvas").getContext("2d");
@@ -45,7 +46,13 @@
   function fitLines(text, width, size) {
     var lines = [];
     text.split("<br>").forEach(function (part) {
-      var tokens = part.match(/ *(&[#\w]+;|[\u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]|[^ \u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF&]+|&)/g) || [""];
+      var tokens = (part.match(/ *(&[#\w]+;|[\u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF]|[^ \u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF&]+|&)/g) || [""])
+        .reduce(function (joined, token) {
+          // A closing bracket or mark never starts a line (Japanese line breaking rules).
+          if (joined.length && NO_LINE_START.test(token)) joined[joined.length - 1] += token;
+          else joined.push(token);
+          return joined;
+        }, []);
       var line = "";
       tokens.forEach(function (token) {
         if (line && textWidth(line + token, size) > width) {
@@ -130,6 +137,9 @@
       config.displayModeBar = false; // on a phone the tool bar covered the titles
       (figure.data || []).forEach(function (trace) {
         if (trace.type === "icicle" && Array.isArray(trace.customdata)) fitMap(trace, figure.layout);
+        // The bullet's number shrank to a few pixels beside the gauge: on a phone the gauge takes
+        // the width, and the facts right below it give the actual and the gap in words.
+        if (trace.type === "indicator" && trace.gauge && trace.gauge.shape === "bullet") trace.mode = "gauge";
       });
     }
     fitTitle(figure.layout, width);

@@ -24,6 +24,20 @@ OVERFLOWING = """(width) => Array.from(document.querySelectorAll('body *'))
        + ' → ' + Math.round(e.getBoundingClientRect().right))"""
 
 
+# Short labels that must stay on one line: a SMART letter's name and its result (合格 stood
+# one character per line in Japanese), and every status.
+BROKEN_LABELS = """() => Array.from(document.querySelectorAll(
+    '.smart-report tbody th, .smart-report td.smart-result, .smart-report thead th, main .status:not(.stale, .freshness .status)'))
+  .filter(e => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    // On two lines, some two boxes of the label do not overlap vertically.
+    const boxes = Array.from(range.getClientRects()).filter(r => r.height > 2 && r.width > 2);  // not the visually hidden
+    return boxes.some(a => boxes.some(b => a.bottom <= b.top + 1));
+  })
+  .map(e => e.textContent.trim())"""
+
+
 @pytest.fixture
 def demo(eager_rollups, db):
     call_command("seed_demo", today=timezone.localdate(), stdout=open("/dev/null", "w"))  # noqa: SIM115
@@ -62,6 +76,7 @@ def _width(page, path: str, name: str) -> tuple[int, list[str]]:
     for figure in page.locator("[data-figure]").all():
         expect(figure).to_have_class(re.compile("figure-drawn"))
     screenshot(page, name)
+    assert page.evaluate(BROKEN_LABELS) == [], path
     return page.evaluate("document.documentElement.scrollWidth"), page.evaluate(OVERFLOWING, WIDTH)
 
 

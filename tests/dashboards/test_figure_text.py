@@ -84,6 +84,7 @@ def test_a_name_is_cut_before_it_is_escaped():
         ("✗ 新規 abc", 6, ["✗ 新規", "abc"]),
         ("✗ 新規 abc", 5, ["✗ 新", "規", "abc"]),
         ("abcdefghij", 4, ["abcd", "efgh", "ij"]),
+        ("売上（月次）。", 8, ["売上（月", "次）。"]),  # a closing mark never starts a line
     ],
 )
 def test_wrapped_breaks_at_spaces_and_between_cjk_characters(text, columns, lines):
