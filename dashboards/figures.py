@@ -8,7 +8,8 @@ a 1,000-node tree stays small.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -86,8 +87,11 @@ def sparkline(
 STATUS_ORDER = ("off_track", "at_risk", "on_track", "no_data")
 # Fills chosen to stay apart for the common colour-vision deficiencies; the symbol and the word
 # carry the status without colour.
-STATUS_COLOURS = {"on_track": "#2f8f4e", "at_risk": "#f0b429", "off_track": "#c5372c", "no_data": "#cfd5df"}
+STATUS_COLOURS = {"on_track": "#23773f", "at_risk": "#f0b429", "off_track": "#c5372c", "no_data": "#cfd5df"}
 STATUS_SYMBOLS = {"on_track": "✓", "at_risk": "!", "off_track": "✗", "no_data": "–"}
+# The text on each fill: white on the green and the red, dark on the amber and the grey (each at
+# least 4.5:1; plotly's own choice put dark text on the green).
+STATUS_INKS = {"on_track": "#ffffff", "at_risk": "#1d2433", "off_track": "#ffffff", "no_data": "#1d2433"}
 STATUS_MARKERS = {"on_track": "circle", "at_risk": "diamond", "off_track": "x", "no_data": "circle-open"}
 STATUS_LABELS = {
     "on_track": _("On track"),
@@ -100,6 +104,84 @@ TARGET_COLOUR, ACTUAL_COLOUR, PROJECTION_COLOUR = "#5b6475", "#1f5fbf", "#6a3fa0
 # box 900 pixels high); deeper levels are reached by drilling in.
 ICICLE_BOXES = 120
 LABEL_LENGTH = 40
+# The box the status map starts from fills its whole height: its name is shown whole (up to
+# this length), in lines; the other boxes cut theirs to LABEL_LENGTH on one line.
+ROOT_LABEL_LENGTH, ROOT_LABEL_COLUMNS = 120, 30
+# A status-map label on a phone, in lines of at most this many columns (a CJK character takes
+# two): figures.js shows it there, where a box is a third of 390 px wide.
+PHONE_LABEL_LENGTH, PHONE_LABEL_COLUMNS = 64, 16
+
+
+# --- text: Plotly reads a subset of HTML in every text it draws ----------------------------------
+
+
+def figure_text(text: object) -> str:
+    """``text`` as Plotly shows it, literally. Plotly reads tags (``<a href>``, ``<b>``, ``<br>``
+    …) and entities in labels, hover texts, titles, annotations, legend entries and tick texts, so
+    a node named ``<a href="…">Session expired</a>`` would be drawn as a live link. Every text
+    that goes into a figure passes through here once, after it is cut (a cut must never split
+    ``&lt;``, nor leave a tag open). Only ``& < >`` matter: without ``<`` there is no tag, and
+    Plotly knows no ``&quot;``."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def figure_lines(lines: Iterable[object]) -> str:
+    """Lines of text as one figure text, each escaped, joined by the one tag we add: ``<br>``."""
+    return "<br>".join(figure_text(line) for line in lines)
+
+
+def short(name: str, length: int = LABEL_LENGTH) -> str:
+    """A name cut to ``length`` characters with an ellipsis (before escaping: see figure_text)."""
+    return name if len(name) <= length else name[: length - 1] + "…"
+
+
+def _columns(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def wrapped(text: str, columns: int) -> list[str]:
+    """``text`` in lines of at most ``columns`` columns, broken at spaces, or between any two
+    CJK characters (Japanese has no spaces); a longer word is split."""
+    lines: list[str] = []
+    line, width = "", 0
+    for token in _tokens(text):
+        size = sum(_columns(c) for c in token)
+        if line and width + size > columns:
+            lines.append(line.rstrip())
+            line, width = token.lstrip(), sum(_columns(c) for c in token.lstrip())
+        else:
+            line, width = line + token, width + size
+        while width > columns:  # a word longer than a line
+            cut, used = 0, 0
+            while cut < len(line) and used + _columns(line[cut]) <= columns:
+                used += _columns(line[cut])
+                cut += 1
+            lines.append(line[:cut])
+            line = line[cut:]
+            width = sum(_columns(c) for c in line)
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+# Characters that never start a line (Japanese line breaking rules): closing brackets, marks.
+NO_LINE_START = set(")]}）」』】〕〉》、。，．,.:;!?・：；？！ーぁぃぅぇぉっゃゅょァィゥェォッャュョ…")
+
+
+def _tokens(text: str) -> list[str]:
+    """Words with the space before them; a CJK character is a word of its own, but a closing
+    bracket or mark stays with the character before it."""
+    tokens: list[str] = []
+    for char in text:
+        if char in NO_LINE_START and tokens and not tokens[-1][-1:].isspace():
+            tokens[-1] += char
+        elif _columns(char) == 2 or not tokens or tokens[-1][-1:].isspace() and not char.isspace():
+            tokens.append(char)
+        elif _columns(tokens[-1][-1]) == 2:
+            tokens.append(char)
+        else:
+            tokens[-1] += char
+    return tokens
 
 
 def status_text(status: str) -> str:
@@ -121,7 +203,7 @@ def rounded(value: float | None) -> float | int | None:
 
 def axis_unit(unit: str, *, title: str = "") -> dict:
     """A value axis in the node's unit: ¥ before yen amounts, % after rates, the unit named."""
-    axis: dict = {"title": {"text": title or unit}, "separatethousands": True, "automargin": True}
+    axis: dict = {"title": {"text": figure_text(title or unit)}, "separatethousands": True, "automargin": True}
     if is_yen(unit):
         axis["tickprefix"] = "¥"
     elif unit == "%":
@@ -129,10 +211,16 @@ def axis_unit(unit: str, *, title: str = "") -> dict:
     return axis
 
 
-def _layout(title: str, **extra) -> dict:
+def _layout(title: str | Sequence[str], **extra) -> dict:
+    """The common layout; ``title`` is plain text, or its lines."""
     return {
         "template": "none",  # plotly's default template alone is 7 KB per figure
-        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "title": {
+            "text": figure_text(title) if isinstance(title, str) else figure_lines(title),
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": 15},
+        },
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', 'Hiragino Sans', sans-serif", "size": 12},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
         "paper_bgcolor": "rgba(0,0,0,0)",
@@ -184,7 +272,7 @@ def kgi_bullet(
     elif unit == "%":
         number["suffix"] = "%"
     elif unit:
-        number["suffix"] = f" {unit}"
+        number["suffix"] = " " + figure_text(unit)
     gauge: dict = {
         "shape": "bullet",
         "axis": {"range": [rounded(low - pad if baseline is not None else low), rounded(high + pad)]},
@@ -336,13 +424,19 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
     """The tree from left to right, each box coloured by status, with its symbol and attainment
     as text; a box's ``customdata`` is where a click on it goes."""
     shown = {box.id for box in boxes}
-    labels, texts, colours = [], [], []
+    labels, phone_labels, texts, colours, inks = [], [], [], [], []
     for box in boxes:
-        name = box.label if len(box.label) <= LABEL_LENGTH else box.label[: LABEL_LENGTH - 1] + "…"
-        labels.append(f"{STATUS_SYMBOLS.get(box.status, '–')} {name}")
+        symbol = STATUS_SYMBOLS.get(box.status, "–")
+        if box.parent in shown:
+            labels.append(figure_text(f"{symbol} {short(box.label)}"))
+        else:
+            labels.append(figure_lines(wrapped(f"{symbol} {short(box.label, ROOT_LABEL_LENGTH)}", ROOT_LABEL_COLUMNS)))
+        phone = f"{symbol} {short(box.label, ROOT_LABEL_LENGTH if box.parent not in shown else PHONE_LABEL_LENGTH)}"
+        phone_labels.append(figure_lines(wrapped(phone, PHONE_LABEL_COLUMNS)))
         attainment = "" if box.attainment is None else f" · {box.attainment:.0f}%"
-        texts.append(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment)
+        texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment))
         colours.append(STATUS_COLOURS.get(box.status, STATUS_COLOURS["no_data"]))
+        inks.append(STATUS_INKS.get(box.status, STATUS_INKS["no_data"]))
     # plotly validates (and copies) every element of every array: for hundreds of boxes that was
     # most of the page's figure time. The trace is validated with one box's worth of each array,
     # then given the whole arrays, which are built right here from strings only.
@@ -351,11 +445,15 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
         "parents": [str(box.parent) if box.parent in shown else "" for box in boxes],
         "labels": labels,
         "text": texts,
-        "customdata": [box.url for box in boxes],
+        # Where a click goes, and the label in short lines for a phone (figures.js).
+        "customdata": [[box.url, phone] for box, phone in zip(boxes, phone_labels, strict=True)],
     }
     trace = go.Icicle(
         **{name: values[:1] for name, values in arrays.items()},
         marker={"colors": colours[:1], "line": {"color": "#ffffff", "width": 1}},
+        # The text's colour is set per box (plotly's own choice put dark text on the green).
+        insidetextfont={"color": inks[:1]},
+        outsidetextfont={"color": inks[:1]},  # plotly draws the first box's text with this one
         tiling={"orientation": "h"},
         leaf={"opacity": 1},
         texttemplate="%{label}<br>%{text}",
@@ -367,6 +465,8 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
     )
     figure["data"][0].update(arrays)
     figure["data"][0]["marker"]["colors"] = colours
+    figure["data"][0]["insidetextfont"]["color"] = inks
+    figure["data"][0]["outsidetextfont"]["color"] = inks
     return figure
 
 
@@ -425,13 +525,9 @@ DRIVER_COLOUR, RESULT_COLOUR, OVERALL_COLOUR = "#8fb3e8", "#1d2433", "#1d2433"
 HISTORY_COLOURS = ("#1f5fbf", "#b35c00", "#2f8f4e", "#6a3fa0", "#c5372c", "#00838f", "#7a5c3e", "#5b6475")
 
 
-def _short(name: str) -> str:
-    return name if len(name) <= LABEL_LENGTH else name[: LABEL_LENGTH - 1] + "…"
-
-
 def indicator_pair_chart(
     *,
-    title: str,
+    title: str | Sequence[str],
     periods: Sequence[str],
     driver_name: str,
     driver_unit: str,
@@ -448,17 +544,20 @@ def indicator_pair_chart(
     status is in its hover text; the result's markers also have the status's shape."""
     data = [
         go.Bar(
-            name=_short(driver_name),
+            name=figure_text(short(driver_name)),
             x=list(periods),
             y=[rounded(v) for v in driver],
             marker={"color": DRIVER_COLOUR, "line": {"color": "#1f5fbf", "width": 1}},
             text=[status_text(s) for s in driver_statuses],
             textposition="none",
-            hovertemplate="%{x|%Y-%m}: %{y:,} " + driver_unit + "<br>%{text}<extra></extra>",
+            # User text stays out of the template (Plotly would read "%{…}" in it): the unit is
+            # the trace's meta.
+            meta=figure_text(driver_unit),
+            hovertemplate="%{x|%Y-%m}: %{y:,} %{meta}<br>%{text}<extra></extra>",
             yaxis="y",
         ),
         go.Scatter(
-            name=_short(result_name),
+            name=figure_text(short(result_name)),
             x=list(periods),
             y=[rounded(v) for v in result],
             mode="lines+markers",
@@ -470,7 +569,8 @@ def indicator_pair_chart(
                 "line": {"width": 1, "color": "#1d2433"},
             },
             text=[status_text(s) for s in result_statuses],
-            hovertemplate="%{x|%Y-%m}: %{y:,} " + result_unit + "<br>%{text}<extra></extra>",
+            meta=figure_text(result_unit),
+            hovertemplate="%{x|%Y-%m}: %{y:,} %{meta}<br>%{text}<extra></extra>",
             yaxis="y2",
         ),
     ]
@@ -508,14 +608,15 @@ def attainment_history_chart(
     for index, (name, attainments, statuses) in enumerate(lines):
         data.append(
             go.Scatter(
-                name=_short(name),
+                name=figure_text(short(name)),
                 x=list(periods),
                 y=[rounded(v) for v in attainments],
                 mode="lines+markers",
                 line={"color": HISTORY_COLOURS[index % len(HISTORY_COLOURS)], "width": 1.5},
                 marker={"symbol": [STATUS_MARKERS.get(s, "circle") for s in statuses], "size": 8},
                 text=[status_text(s) for s in statuses],
-                hovertemplate="%{x|%Y-%m}: %{y:.1f}%<br>%{text}<extra>" + _short(name) + "</extra>",
+                # No <extra>: the hover's second box shows the trace's (escaped) name.
+                hovertemplate="%{x|%Y-%m}: %{y:.1f}%<br>%{text}",
             )
         )
     data.append(
@@ -573,8 +674,11 @@ def indicator_pair_figure(pair) -> dict:
         return [p.status for p in points]
 
     return indicator_pair_chart(
-        # On two lines: a chart is half a page wide.
-        title=gettext("%(driver)s →<br>%(result)s") % {"driver": _short(driver.name), "result": _short(result.name)},
+        # On two lines: a chart is half a page wide. The translation marks the break.
+        title=[
+            line % {"driver": short(driver.name), "result": short(result.name)}
+            for line in gettext("%(driver)s →<br>%(result)s").split("<br>")
+        ],
         periods=[p.isoformat() for p in pair.periods],
         driver_name=driver.name,
         driver_unit=driver.unit,
@@ -625,7 +729,7 @@ def node_chart(
     low: Sequence[float | None] = (),
     high: Sequence[float | None] = (),
     statuses: Sequence[str] = (),
-    hover: Sequence[str] = (),
+    hover: Sequence[Sequence[str]] = (),
     line: Sequence[float | None] = (),
     expected: float | None = None,
     expected_text: str = "",
@@ -635,7 +739,8 @@ def node_chart(
     height: int = 340,
 ) -> dict:
     """One node over its whole window: the actual per period (a running total for a flow), each
-    point marked with its period's status (shape and colour; ``hover`` says it in words), the
+    point marked with its period's status (shape and colour; ``hover``, lines per point, says it
+    in words), the
     target — or the band between a range's low and high — the straight-line projection to the
     deadline and the value expected there; ``window`` (first, last) shades the period selected.
 
@@ -692,7 +797,7 @@ def node_chart(
                 "size": 10,
                 "line": {"width": 1, "color": "#1d2433"},
             },
-            text=list(hover) or [status_text(s) for s in marked],
+            text=[figure_lines(lines) for lines in hover] or [status_text(s) for s in marked],
             hovertemplate="%{text}<extra></extra>",
         )
     )
@@ -710,7 +815,7 @@ def node_chart(
         )
     if expected is not None and x:
         marker, note = _expected_at_deadline(x[-1], expected, expected_text)
-        marker["text"] = [expected_text]
+        marker["text"] = [figure_text(expected_text)]
         marker["hovertemplate"] = "%{text}<extra></extra>" if expected_text else "%{y:,}<extra></extra>"
         data.append(go.Scatter(**{k: v for k, v in marker.items() if k != "type"}))
         annotations += note
@@ -784,7 +889,7 @@ def _expected_at_deadline(x, expected: float, text: str) -> tuple[dict, list[dic
     note = {
         "x": x,
         "y": rounded(expected),
-        "text": text,
+        "text": figure_text(text),
         "showarrow": True,
         "arrowhead": 0,
         "ax": -40,

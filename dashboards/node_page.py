@@ -72,9 +72,11 @@ def _quantity(value: float | None, unit: str) -> str:
     return format_quantity(value, unit, get_language() or "en")
 
 
-def _hover(node: Node, period: date, own: float | None, shown: float | None, target, low, high, status, *, cumulative):
-    """The words of one point: period, actual (and the period's own value under a running
-    total), target or range, status."""
+def _hover(
+    node: Node, period: date, own: float | None, shown: float | None, target, low, high, status, *, cumulative
+) -> list[str]:
+    """The lines of one point's hover text (plain text: dashboards.figures escapes it): period,
+    actual (and the period's own value under a running total), target or range, status."""
     lines = [period_label(period, node.frequency)]
     if cumulative:
         lines.append(
@@ -93,7 +95,7 @@ def _hover(node: Node, period: date, own: float | None, shown: float | None, tar
         elif target is not None:
             lines.append(gettext("Target: %(value)s") % {"value": _quantity(target, node.unit)})
     lines.append(gettext("Status of the period: %(status)s") % {"status": figures.status_text(status)})
-    return "<br>".join(lines)
+    return lines
 
 
 def node_chart(

@@ -64,6 +64,7 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         ({"AXES_ADDRESS_FAILURE_LIMIT": "3"}, "AXES_ADDRESS_FAILURE_LIMIT"),
         ({"SESSION_IDLE_TIMEOUT_MINUTES": "0"}, "SESSION_IDLE_TIMEOUT_MINUTES"),
         ({"API_TOKEN_TTL_HOURS": "0"}, "API_TOKEN_TTL_HOURS"),
+        ({"DJANGO_ADMIN_URL": "/admin"}, "DJANGO_ADMIN_URL"),
     ],
     ids=[
         "debug-maybe",
@@ -75,6 +76,7 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         "address-limit-below-pair-limit",
         "no-idle-timeout",
         "no-token-lifetime",
+        "admin-url",
     ],
 )
 @pytest.mark.parametrize(
@@ -93,3 +95,12 @@ def test_migrations_match_the_models(tmp_path):
     result = run(["manage.py", "makemigrations", "--check", "--dry-run"], production_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_the_admin_moves_to_the_configured_url(tmp_path):
+    show = "from django.urls import reverse; print(reverse('admin:index'))"
+    moved = run(["manage.py", "shell", "-c", show], production_env(tmp_path, DJANGO_ADMIN_URL="backoffice-7q2/"))
+    assert moved.stdout.strip().splitlines()[-1] == "/backoffice-7q2/", moved.stderr
+    assert (
+        run(["manage.py", "shell", "-c", show], production_env(tmp_path)).stdout.strip().splitlines()[-1] == "/admin/"
+    )

@@ -133,7 +133,7 @@ def test_the_status_map_boxes_link_to_node_pages_or_drill_in(demo):
     assert icicle["type"] == "icicle"
     assert len(icicle["ids"]) == 15
     by_code = {n.code: n for n in Node.objects.filter(tree_id=demo.tree_id)}
-    links = dict(zip(icicle["ids"], icicle["customdata"], strict=True))
+    links = {box: link for box, (link, _phone_label) in zip(icicle["ids"], icicle["customdata"], strict=True)}
     # A leaf opens its node page; a node with children drills into its subtree, keeping the period.
     assert links[str(by_code["new_contracts"].pk)] == f"/nodes/{by_code['new_contracts'].pk}/"
     assert links[str(demo.pk)] == f"/nodes/{demo.pk}/"
@@ -192,7 +192,7 @@ def test_each_kpi_behind_says_who_owns_it_and_why(demo):
     assert "against a target to date of" in first.explanation
     assert "off track below 90%" in first.explanation  # the stored reason code, explained
     html = response.content.decode()
-    rows = re.findall(r'<td><a href="/nodes/(\d+)/">', html.split('class="data behind"')[1])
+    rows = re.findall(r'<td class="cell-name"><a href="/nodes/(\d+)/">', html.split('class="data behind"')[1])
     assert [int(pk) for pk in rows] == [row.node.pk for row in panel.behind]
     assert "Ranked by shortfall × weight" in html
 
@@ -253,7 +253,7 @@ def test_bad_period_input_falls_back_and_says_why(demo):
 def test_links_keep_the_period(demo):
     executive = demo_user("executive")
     (panel,) = page(executive, period="quarter", month="2026-08").context["panels"]
-    drills = [url for url in panel.icicle["data"][0]["customdata"] if url.startswith("/executive/")]
+    drills = [url for url, _label in panel.icicle["data"][0]["customdata"] if url.startswith("/executive/")]
     assert drills and all(url.endswith("&period=quarter&month=2026-07") for url in drills)
     upsell = Node.objects.get(tree_id=demo.tree_id, code="upsell")
     html = page(executive, node=str(upsell.pk), period="quarter", month="2026-08").content.decode()

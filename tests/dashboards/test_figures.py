@@ -170,7 +170,7 @@ def test_the_status_map_links_each_box_and_says_its_status_in_words():
     assert icicle["type"] == "icicle" and icicle["tiling"]["orientation"] == "h"
     assert icicle["ids"] == ["0", "1", "2", "3"]
     assert icicle["parents"] == ["", "0", "1", "0"]
-    assert icicle["customdata"] == ["/nodes/0/", "/nodes/1/", "/nodes/2/", "/nodes/3/"]
+    assert [link for link, _phone_label in icicle["customdata"]] == ["/nodes/0/", "/nodes/1/", "/nodes/2/", "/nodes/3/"]
     assert icicle["labels"][0] == "! Node 0"
     assert icicle["text"][0] == "At risk · 95%"
     assert icicle["marker"]["colors"] == [figures.STATUS_COLOURS["at_risk"]] * 4
@@ -178,10 +178,19 @@ def test_the_status_map_links_each_box_and_says_its_status_in_words():
 
 def test_a_long_name_is_cut_in_the_box_but_not_in_the_list():
     name = "A very long name for a KPI that would not fit in its box at all"
-    box = figures.Box(1, None, name, "on_track", None, "/nodes/1/")
-    assert figures.status_icicle([box], title="t")["data"][0]["labels"][0] == "✓ " + name[:39] + "…"
+    root = figures.Box(1, None, "KGI", "on_track", None, "/nodes/1/")
+    box = figures.Box(2, 1, name, "on_track", None, "/nodes/2/", depth=1)
+    assert figures.status_icicle([root, box], title="t")["data"][0]["labels"][1] == "✓ " + name[:39] + "…"
     outline = figures.status_outline([box])
-    assert name in outline and "✓ On track" in outline and 'href="/nodes/1/"' in outline
+    assert name in outline and "✓ On track" in outline and 'href="/nodes/2/"' in outline
+
+
+def test_the_box_the_map_starts_from_shows_its_whole_name_in_lines():
+    name = "SaaS annual revenue ¥100M → ¥120M by fiscal year end"
+    (icicle,) = figures.status_icicle([figures.Box(1, None, name, "on_track", 101.0, "/nodes/1/")], title="t")["data"]
+    assert icicle["labels"][0] == "✓ SaaS annual revenue ¥100M →<br>¥120M by fiscal year end"
+    # Readable on its green: white text, inside and as plotly's "outside" text of the first box.
+    assert icicle["insidetextfont"]["color"] == icicle["outsidetextfont"]["color"] == ["#ffffff"]
 
 
 def test_the_text_list_escapes_names():
