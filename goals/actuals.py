@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +21,15 @@ from django.utils.translation import gettext as _
 
 from goals import rollup, rollup_jobs
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
-from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
+from goals.periods import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    add_months,
+    is_supported_date,
+    period_end,
+    period_start,
+    window_errors,
+)
 from goals.services import _lock_organisation
 from goals.targets import Target
 
@@ -71,9 +79,47 @@ def period_errors(
         return problems
     if period > today:
         return [_("The period has not started yet.")]
-    if period.replace(day=1) in locked_months:
-        return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": period.strftime("%Y-%m")}]
+    lock = {"period": period, "frequency": node.frequency, "fiscal_start_month": fiscal_start_month}
+    if period_locked(**lock, locked_months=locked_months):
+        months = period_lock_months(**lock)
+        if len(months) == 1:
+            return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": months[0].strftime("%Y-%m")}]
+        return [
+            _("%(first)s to %(last)s are locked; ask a manager to reopen one of them.")
+            % {"first": months[0].strftime("%Y-%m"), "last": months[-1].strftime("%Y-%m")}
+        ]
     return []
+
+
+def period_lock_months(*, period: date, frequency: str, fiscal_start_month: int) -> list[date]:
+    """The months (their first days) whose closing locks the period of ``frequency`` holding
+    ``period`` (pure): every month a month, quarter or year spans; the one month of a day; and
+    for a week the month that holds its Thursday.
+
+    A week that straddles two months is counted in the month that holds its Thursday (the rule
+    ISO 8601 uses for years, docs/rollup.md), so that month's lock is the one that freezes it:
+    once October is closed its figures stop changing, whatever September's lock says.
+    """
+    start = period_start(period, frequency, fiscal_start_month)
+    if frequency == "weekly":
+        return [(start + timedelta(days=3)).replace(day=1)]  # weeks start on Monday
+    if frequency == "daily":
+        return [start.replace(day=1)]
+    end = period_end(start, frequency)
+    months = []
+    month = start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def period_locked(*, period: date, frequency: str, fiscal_start_month: int, locked_months: frozenset[date]) -> bool:
+    """Whether the period holding ``period`` is locked: all of its months are (pure). Closing
+    October alone leaves the October–December quarter open; closing April does not freeze a
+    yearly KPI. The form, the grid, the API and the bulk endpoint all ask this function."""
+    months = period_lock_months(period=period, frequency=frequency, fiscal_start_month=fiscal_start_month)
+    return all(month in locked_months for month in months)
 
 
 def node_errors(node: Node) -> list[str]:

@@ -13,7 +13,7 @@ from django.utils.dates import MONTHS
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from goals.actuals import SIGNED_UNITS
+from goals.actuals import SIGNED_UNITS, period_locked
 from goals.library import CATEGORIES, KPI_LIBRARY, TREE_TEMPLATES
 from goals.models import Kind, Measurement, Node, Organisation
 from goals.periods import add_months
@@ -233,13 +233,22 @@ class ActualForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, node: Node, periods: list[date], locked: frozenset[date] = frozenset(), **kwargs: Any
+        self,
+        *args: Any,
+        node: Node,
+        periods: list[date],
+        locked: frozenset[date] = frozenset(),
+        fiscal_start_month: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if locked and fiscal_start_month is None:
+            fiscal_start_month = node.organisation.fiscal_year_start_month
         choices = [
             (
                 p.isoformat(),
-                period_label(p, node.frequency) + (" " + str(_("(locked)")) if p.replace(day=1) in locked else ""),
+                period_label(p, node.frequency)
+                + (" " + str(_("(locked)")) if locked and _locked(p, node, fiscal_start_month, locked) else ""),
             )
             for p in periods
         ]
@@ -257,6 +266,13 @@ class ActualForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         _add_errors(self, error.message_dict, field_map={"value": "value", "period": "period", "note": "note"})
+
+
+def _locked(period: date, node: Node, fiscal_start_month: int, locked: frozenset[date]) -> bool:
+    # The service's rule (all of the period's months locked): what is marked open is accepted.
+    return period_locked(
+        period=period, frequency=node.frequency, fiscal_start_month=fiscal_start_month, locked_months=locked
+    )
 
 
 @dataclass
@@ -282,6 +298,8 @@ def grid_rows(
     periods: dict[int, list[date]],
     measurements: dict[tuple[int, date], Any],
     locked: frozenset[date],
+    *,
+    fiscal_start_month: int,
 ) -> list[GridRow]:
     """The grid's rows: each KPI with its last periods (``periods`` per node, oldest first)."""
     rows = []
@@ -298,7 +316,7 @@ def grid_rows(
                     name=f"v-{node.pk}-{period.isoformat()}",
                     existing=existing.value if existing else None,
                     existing_note=existing.note if existing else "",
-                    locked=period.replace(day=1) in locked,
+                    locked=_locked(period, node, fiscal_start_month, locked),
                 )
             )
         rows.append(GridRow(node=node, cells=cells, note_name=f"note-{node.pk}"))

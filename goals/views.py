@@ -523,7 +523,7 @@ def _actuals_page_of(membership, node: Node, tree: Node | None) -> int:
     return index // ACTUALS_PAGE_SIZE + 1
 
 
-def _actual_form(row: selectors.ActualsRow, locked: frozenset[date], data=None) -> ActualForm:
+def _actual_form(row: selectors.ActualsRow, locked: frozenset[date], fiscal_start_month: int, data=None) -> ActualForm:
     current = row.current
     return ActualForm(
         data,
@@ -531,6 +531,7 @@ def _actual_form(row: selectors.ActualsRow, locked: frozenset[date], data=None) 
         node=row.node,
         periods=row.periods,
         locked=locked,
+        fiscal_start_month=fiscal_start_month,
         initial={
             "period": row.period,
             "value": plain_number(current.value) if current else "",
@@ -555,7 +556,10 @@ def _my_actuals_page(
     locked = actuals.locked_months(membership.organisation_id)
     cards = []
     for row in rows:
-        form = bound if bound is not None and row.node.pk == bound_node.pk else _actual_form(row, locked)
+        if bound is not None and row.node.pk == bound_node.pk:
+            form = bound
+        else:
+            form = _actual_form(row, locked, membership.organisation.fiscal_year_start_month)
         figure = sparkline([_number(v) for _p, v, _t in row.recent], [t for _p, _v, t in row.recent])
         cards.append(ActualsCard(row=row, form=form, figure=figure))
     # A form sent for a KPI that is not listed (e.g. a computed one) still shows its errors.
@@ -604,6 +608,7 @@ def actual_save(request: HttpRequest, pk: int) -> HttpResponse:
         node=node,
         periods=periods,
         locked=actuals.locked_months(membership.organisation_id),
+        fiscal_start_month=membership.organisation.fiscal_year_start_month,
     )
     if form.is_valid():
         entry = actuals.Entry(
@@ -651,7 +656,7 @@ def actuals_grid(request: HttpRequest) -> HttpResponse:
     first = min((p[0] for p in periods.values() if p), default=today)
     measurements = selectors.measurements_since([n.pk for n in nodes], since=first)
     locked = actuals.locked_months(membership.organisation_id)
-    rows = [row for row in grid_rows(nodes, periods, measurements, locked) if any(row.cells)]
+    rows = [row for row in grid_rows(nodes, periods, measurements, locked, fiscal_start_month=fiscal) if any(row.cells)]
     form = ActualsGridForm(request.POST or None, rows=rows)
     if request.method == "POST" and not form.is_valid():
         # Check the cells that are numbers too, so every bad cell is marked in one round.

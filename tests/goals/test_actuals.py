@@ -136,6 +136,79 @@ def test_a_locked_month_refuses_actuals(manager, member, nodes):
     save(member.membership, nodes["appointments"], 48)  # November is still open
 
 
+SEPTEMBER, JANUARY = date(2026, 9, 1), date(2027, 1, 1)
+FISCAL_YEAR_2026 = frozenset(date(2026 + (m < 4), m, 1) for m in range(1, 13))  # April 2026 … March 2027
+
+
+@pytest.mark.parametrize(
+    ("period", "frequency", "fiscal_start_month", "locked", "expected"),
+    [
+        # A month is locked when it is.
+        (OCTOBER, "monthly", 4, {OCTOBER}, True),
+        (NOVEMBER, "monthly", 4, {OCTOBER}, False),
+        # A quarter (fiscal, from April: October–December) only when all three months are.
+        (OCTOBER, "quarterly", 4, {OCTOBER}, False),
+        (OCTOBER, "quarterly", 4, {OCTOBER, NOVEMBER}, False),
+        (OCTOBER, "quarterly", 4, {NOVEMBER, DECEMBER}, False),
+        (OCTOBER, "quarterly", 4, {OCTOBER, NOVEMBER, DECEMBER}, True),
+        # The quarter follows the fiscal year: from February, November–January.
+        (NOVEMBER, "quarterly", 2, {NOVEMBER, DECEMBER}, False),
+        (NOVEMBER, "quarterly", 2, {NOVEMBER, DECEMBER, JANUARY}, True),
+        # A (fiscal) year when all twelve are: closing April does not freeze it.
+        (date(2026, 4, 1), "yearly", 4, {date(2026, 4, 1)}, False),
+        (date(2026, 4, 1), "yearly", 4, FISCAL_YEAR_2026 - {date(2027, 3, 1)}, False),
+        (date(2026, 4, 1), "yearly", 4, FISCAL_YEAR_2026, True),
+        # A week belongs to the month that holds its Thursday: 28 Sep – 4 Oct 2026 is October's …
+        (date(2026, 9, 28), "weekly", 4, {OCTOBER}, True),
+        (date(2026, 9, 28), "weekly", 4, {SEPTEMBER}, False),
+        # … and 26 Oct – 1 Nov 2026 is October's too (its Thursday is the 29th).
+        (date(2026, 10, 26), "weekly", 4, {OCTOBER}, True),
+        (date(2026, 10, 26), "weekly", 4, {NOVEMBER}, False),
+        (date(2026, 11, 30), "weekly", 4, {NOVEMBER}, False),  # Thursday 3 December
+        (date(2026, 11, 30), "weekly", 4, {DECEMBER}, True),
+        # A day, its month.
+        (date(2026, 10, 31), "daily", 4, {OCTOBER}, True),
+        (date(2026, 11, 1), "daily", 4, {OCTOBER}, False),
+        # Nothing locked, nothing refused.
+        (OCTOBER, "quarterly", 4, set(), False),
+    ],
+)
+def test_period_locked_table(period, frequency, fiscal_start_month, locked, expected):
+    assert (
+        actuals.period_locked(
+            period=period,
+            frequency=frequency,
+            fiscal_start_month=fiscal_start_month,
+            locked_months=frozenset(locked),
+        )
+        is expected
+    )
+
+
+def test_locking_october_leaves_the_quarter_open_until_december_is_locked(manager, nodes):
+    """§2.3 of issue 9: closing October froze the quarterly value of October–December."""
+    Node.objects.filter(pk=nodes["appointments"].pk).update(frequency="quarterly")
+    appointments = Node.objects.get(pk=nodes["appointments"].pk)
+    in_january = date(2027, 1, 10)
+    for month in (OCTOBER, NOVEMBER):
+        actuals.period_lock(membership=manager.membership, month=month, today=in_january)
+    save(manager.membership, appointments, 150, period=OCTOBER, note="Noted.", today=in_january)
+    actuals.period_lock(membership=manager.membership, month=DECEMBER, today=in_january)
+    errors = errors_of(manager.membership, appointments, 160, period=OCTOBER, note="Noted.", today=in_january)
+    assert errors == {"period": ["2026-10 to 2026-12 are locked; ask a manager to reopen one of them."]}
+
+
+def test_a_week_is_locked_with_the_month_that_holds_its_thursday(manager, nodes):
+    Node.objects.filter(pk=nodes["appointments"].pk).update(frequency="weekly")
+    appointments = Node.objects.get(pk=nodes["appointments"].pk)
+    actuals.period_lock(membership=manager.membership, month=SEPTEMBER, today=TODAY)
+    week = date(2026, 9, 28)  # Monday 28 September … Sunday 4 October: October's week
+    save(manager.membership, appointments, 12, period=week, note="Noted.")
+    actuals.period_lock(membership=manager.membership, month=OCTOBER, today=TODAY)
+    errors = errors_of(manager.membership, appointments, 13, period=week, note="Noted.")
+    assert errors == {"period": ["2026-10 is locked; ask a manager to reopen it."]}
+
+
 def test_a_computed_node_refuses_actuals_with_the_reason(manager, nodes):
     kgi = nodes["revenue"]
     Node.objects.filter(pk=kgi.pk).update(value_source="sum")

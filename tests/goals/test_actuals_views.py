@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from goals import actuals, selectors, services, tasks
-from goals.forms import ActualValueField
+from goals.forms import ActualForm, ActualValueField, grid_rows
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, PeriodLock
-from goals.periods import add_months
+from goals.periods import add_months, period_start
 
 D = Decimal
 
@@ -492,6 +492,51 @@ def test_grid_a_locked_cell_is_read_only_and_refused_if_changed(manager, member_
         "is locked; ask a manager to reopen it."
         in response.context["form"].errors[grid_name(appointments, last_month)][0]
     )
+
+
+def test_locking_a_quarters_first_month_leaves_it_open_on_the_form_and_the_grid(
+    manager, member_client, nodes, this_month
+):
+    """§2.3 of issue 9: the pages marked the quarter locked (and refused it) once its first
+    month was closed; it is locked when all three months are."""
+    Node.objects.filter(pk=nodes["appointments"].pk).update(frequency="quarterly")
+    appointments = Node.objects.get(pk=nodes["appointments"].pk)
+    quarter = period_start(this_month, "quarterly", appointments.organisation.fiscal_year_start_month)
+    actuals.period_lock(membership=manager.membership, month=quarter, reason="Closed")
+
+    page = member_client.get("/actuals/grid/")
+    assert "readonly" not in page.context["form"][grid_name(appointments, quarter)].field.widget.attrs
+    card = card_for(member_client.get("/actuals/"), appointments)
+    assert "(locked)" not in dict(card.form.fields["period"].widget.choices)[quarter.isoformat()]
+
+    response = member_client.post(
+        f"/actuals/{appointments.pk}/", form_data(appointments, quarter, "150", "Two reps were ill.")
+    )
+    assert response.status_code == 302
+    assert Measurement.objects.get(node=appointments, period_start=quarter).value == D("150")
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period", "locked", "expected"),
+    [
+        ("monthly", date(2026, 10, 1), {date(2026, 10, 1)}, True),
+        ("quarterly", date(2026, 10, 1), {date(2026, 10, 1)}, False),
+        ("quarterly", date(2026, 10, 1), {date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)}, True),
+        ("weekly", date(2026, 9, 28), {date(2026, 9, 1)}, False),  # its Thursday is 1 October
+        ("weekly", date(2026, 9, 28), {date(2026, 10, 1)}, True),
+    ],
+)
+def test_the_form_and_the_grid_mark_a_period_locked_as_the_service_refuses_it(frequency, period, locked, expected):
+    node = Node(pk=1, name="Calls", unit="calls", frequency=frequency)
+    lock = {"locked": frozenset(locked), "fiscal_start_month": 4}
+    assert (
+        actuals.period_locked(period=period, frequency=frequency, fiscal_start_month=4, locked_months=frozenset(locked))
+        is expected
+    )
+    label = dict(ActualForm(node=node, periods=[period], **lock).fields["period"].widget.choices)[period.isoformat()]
+    assert label.endswith("(locked)") is expected
+    (row,) = grid_rows([node], {node.pk: [period]}, {}, **lock)
+    assert row.cells[0].locked is expected
 
 
 # --- closing months --------------------------------------------------------------------------------

@@ -210,6 +210,21 @@ def test_a_future_period_is_refused(manager_api, tree):
     assert response.json() == {"period_start": ["The period has not started yet."]}
 
 
+def test_a_quarter_is_locked_when_all_its_months_are_in_one_entry_and_in_bulk(manager_api, organisation, tree):
+    """§2.3 of issue 9: closing April locked the April–June quarter."""
+    Node.objects.filter(pk=tree["contracts"].pk).update(frequency="quarterly")
+    PeriodLock.objects.create(organisation=organisation, month=APR, reason="Closed.")
+    assert manager_api.post(MEASUREMENTS, row(tree["contracts"], APR, "6", "Noted."), format="json").status_code == 201
+    for month in (MAY, JUN):
+        PeriodLock.objects.create(organisation=organisation, month=month, reason="Closed.")
+    message = ["2026-04 to 2026-06 are locked; ask a manager to reopen one of them."]
+    response = manager_api.post(MEASUREMENTS, row(tree["contracts"], APR, "7", "Noted."), format="json")
+    assert (response.status_code, response.json()) == (400, {"period_start": message})
+    response = manager_api.post(BULK, {"rows": [row(tree["contracts"], APR, "7", "Noted.")]}, format="json")
+    assert (response.status_code, response.json()) == (400, {"rows": {"0": {"period_start": message}}})
+    assert Measurement.objects.get().value == 6
+
+
 def test_a_locked_period_is_refused(manager_api, organisation, tree):
     PeriodLock.objects.create(organisation=organisation, month=MAY, reason="Closed for the board meeting.")
     response = manager_api.post(MEASUREMENTS, row(tree["contracts"], MAY, "2"), format="json")
