@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Context as DecimalContext
 from decimal import Decimal
@@ -613,8 +613,11 @@ def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[
         "node_id", "period_start", "value"
     ):
         overrides[node_id][period] = float(value)
+    # Phased over the window the rollup uses: a KPI without dates follows its ancestor's (the
+    # note rule and "My KPIs" read this; without it such a KPI had no target, issue 9 §1.6).
+    windows = nodes_windows(list(nodes.values()))
     engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in nodes.values()],
+        [replace(rollup_spec(n), start=windows[n.pk][0], deadline=windows[n.pk][1]) for n in nodes.values()],
         {},
         as_of=timezone.localdate(),
         fiscal_start_month=organisation.fiscal_year_start_month,

@@ -260,6 +260,24 @@ def test_a_value_that_puts_the_kpi_off_track_needs_a_note(member, nodes):
     assert saved.note == "Two reps were ill; next: re-book the lost demos."
 
 
+@pytest.mark.parametrize("own_start_date", [True, False])
+def test_the_note_rule_phases_the_target_over_the_window_the_rollup_uses(member, nodes, own_start_date):
+    """§1.6 of issue 9: without a start date of its own a KPI got no target in the note rule
+    (its KGI's window was not looked up), so no note was ever required, while the rollup phased
+    a target over the inherited window. With or without the date, the answer is the same."""
+    appointments = nodes["appointments"]
+    planned = target(appointments, NOVEMBER)  # 35 → 50 over FY2026: 45 in November
+    if not own_start_date:
+        Node.objects.filter(pk=appointments.pk).update(start_date=None)
+        appointments.refresh_from_db()
+    engine, _nodes = selectors.node_engine(appointments, as_of=TODAY)
+    assert engine.schedule(engine.specs[appointments.pk])[NOVEMBER].value == planned == 45
+    assert target(appointments, NOVEMBER) == planned
+    assert errors_of(member.membership, appointments, 10) == {
+        "note": ["This value puts the KPI off track: say why and what happens next."]
+    }
+
+
 def test_no_note_is_needed_on_track_or_at_risk(member, nodes):
     appointments = nodes["appointments"]
     planned = target(appointments, NOVEMBER)

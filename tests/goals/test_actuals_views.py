@@ -367,6 +367,25 @@ def test_an_off_track_value_needs_a_note(member_client, nodes, this_month):
     assert Measurement.objects.get(node=appointments).note == "Two reps were ill; re-booking."
 
 
+@pytest.mark.parametrize("own_start_date", [True, False])
+def test_an_off_track_value_needs_a_note_on_the_form_and_the_grid_without_a_start_date(
+    member_client, nodes, this_month, own_start_date
+):
+    """§1.6 of issue 9: a KPI that inherits its window from its KGI was never asked for a note."""
+    appointments = nodes["appointments"]
+    low = str(round(target(appointments, this_month) / 4))
+    if not own_start_date:
+        Node.objects.filter(pk=appointments.pk).update(start_date=None)
+    message = "This value puts the KPI off track: say why and what happens next."
+    response = member_client.post(f"/actuals/{appointments.pk}/", form_data(appointments, this_month, low))
+    assert response.status_code == 200
+    assert message in text(response)
+    page = member_client.get("/actuals/grid/")
+    response = grid_post(member_client, page, **{grid_name(appointments, this_month): low})
+    assert response.context["form"].errors[f"note-{appointments.pk}"][0].endswith(message)
+    assert not Measurement.objects.exists()
+
+
 @pytest.mark.parametrize(("typed", "number"), [("1,200", "1200"), ("１２０", "120"), (" 3.5 ", "3.5"), ("¥5", None)])
 def test_numbers_are_read_as_people_type_them(typed, number):
     field = ActualValueField(max_digits=20, decimal_places=4)

@@ -151,6 +151,20 @@ def test_a_note_is_kept_when_the_value_is_off_track(member_api, tree):
     assert Measurement.objects.get().note == "Two deals slipped to May; call them Monday."
 
 
+@pytest.mark.parametrize("own_start_date", [True, False])
+def test_an_off_track_value_needs_a_note_without_a_start_date_too(manager_api, tree, own_start_date):
+    """§1.6 of issue 9: retention (90% a month) under a KSF without dates; without a start date of
+    its own it follows the KGI's window, and 10% still needs a note, in one entry and in bulk."""
+    if not own_start_date:
+        Node.objects.filter(pk=tree["retention"].pk).update(start_date=None)
+    message = {"note": ["This value puts the KPI off track: say why and what happens next."]}
+    response = manager_api.post(MEASUREMENTS, row(tree["retention"], APR, "10"), format="json")
+    assert (response.status_code, response.json()) == (400, message)
+    response = manager_api.post(BULK, {"rows": [row(tree["retention"], APR, "10")]}, format="json")
+    assert (response.status_code, response.json()) == (400, {"rows": {"0": message}})
+    assert not Measurement.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("code", "period", "value", "field"),
     [
