@@ -21,6 +21,7 @@ from dashboards.selectors import (
     Freshness,
     NodeFigures,
     OutlineNode,
+    needs_actuals,
     rollup_states,
     series_of,
     trees_freshness,
@@ -78,6 +79,8 @@ class KgiPanel:
     behind: list[Behind]
     behind_total: int
     freshness: Freshness
+    missing: int  # inputs missing over the window in the whole tree (docs/rollup.md §4)
+    missing_nodes: list[OutlineNode]  # the hand-entered nodes that miss them, in tree order
     explanation: str
     periods: list[dict]  # the progress chart as a table: period, actual, target, status
 
@@ -302,6 +305,11 @@ def kgi_panel(
     counts = Counter(by_node[n.pk].status if n.pk in by_node else "no_data" for n in subtree)
     counts_figure = figures.status_counts_chart(counts, title=gettext("Nodes by status"))
 
+    # The stored `missing` of every hand-entered node over the window (what its node page and the
+    # progress API say), added up over the tree: a KGI entered by hand counts only its own.
+    gaps = [(n, by_node[n.pk].missing) for n in nodes if needs_actuals(n) and n.pk in by_node]
+    gaps = [(n, count) for n, count in gaps if count]
+
     ranked = ranked_behind(subtree, by_node)
     behind = [
         Behind(
@@ -338,6 +346,8 @@ def kgi_panel(
         behind=behind,
         behind_total=len(ranked),
         freshness=freshness,
+        missing=sum(count for _n, count in gaps),
+        missing_nodes=[n for n, _count in gaps],
         explanation=explanation(root, mine),
         periods=[
             {

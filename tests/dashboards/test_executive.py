@@ -14,7 +14,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from dashboards.selectors import needs_actuals
 from dashboards.windows import window_from_params
 from goals import services
 from goals.models import Measurement, Membership, Node, Organisation, Role, RollupSeries
@@ -210,6 +212,47 @@ def test_freshness_last_actual_and_missing_actuals(demo):
     Measurement.objects.filter(node__code="close_rate", period_start=date(2026, 11, 1)).delete()
     (panel,) = page(demo_user("executive")).context["panels"]
     assert [(m.node.code, m.period) for m in panel.freshness.missing] == [("close_rate", date(2026, 11, 1))]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        FYTD,
+        {"period": "quarter", "month": "2026-10"},
+        {"period": "month", "month": "2026-10"},
+        {"period": "custom", "from": "2026-05", "to": "2026-09"},
+    ],
+)
+def test_actuals_missing_counts_the_window_shown_as_the_node_pages_and_the_api_do(demo, params):
+    """§2.6 of issue 9: "Actuals missing this period" counted today's period whatever the window
+    (0 on the fiscal year to date with months missing). It is now the missing inputs over the
+    window shown, read from the stored figures: what each node page and the progress API say."""
+    gaps = [("webinars", date(2026, 5, 1)), ("close_rate", date(2026, 10, 1)), ("close_rate", date(2026, 8, 1))]
+    for code, period in gaps:
+        Measurement.objects.filter(node__tree_id=demo.tree_id, node__code=code, period_start=period).delete()
+    services.tree_rollup(root_id=demo.pk, as_of=TODAY)
+    executive = demo_user("executive")
+    response = page(executive, **params)
+    (panel,) = response.context["panels"]
+    window = response.context["window"]
+
+    api = APIClient()
+    api.force_authenticate(Membership.objects.get(role=Role.EXECUTIVE, organisation=demo.organisation).user)
+    said = {}  # what the progress API says of each hand-entered node over the window
+    for node in Node.objects.filter(tree_id=demo.tree_id, is_archived=False).order_by("lft"):
+        if needs_actuals(node):
+            answer = api.get(f"/api/v1/nodes/{node.pk}/progress/", {"from": window.first, "to": window.last})
+            if missing := answer.json()["to_date"]["missing_inputs"]:
+                said[node.code] = missing
+    shown = re.search(r'<dd class="missing-actuals">(\d+)', response.content.decode())
+    assert int(shown.group(1)) == sum(said.values()) > 0
+    assert panel.missing == sum(said.values())
+    assert [node.code for node in panel.missing_nodes] == list(said)
+    assert {code for code, period in gaps if window.first <= period <= window.last} <= set(said)
+    assert f"Inputs missing, {window.label}" in response.content.decode()
+    for code in said:  # and each node page says the same for the same window
+        node = Node.objects.get(tree_id=demo.tree_id, code=code)
+        assert executive.get(f"/nodes/{node.pk}/", params).context["page"].figures.missing == said[code]
 
 
 def test_a_pending_rollup_is_flagged(demo):
