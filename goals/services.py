@@ -389,7 +389,7 @@ def node_restore(*, node: Node, actor) -> Node:
     problems = [message for pk in restored for message in _placement_errors(reports[pk])]
     if parent is not None:
         problems += [
-            _("It would put %(parent)s in error: %(message)s") % {"parent": parent.name, "message": f.message}
+            _("Restoring it would put %(parent)s in error: %(message)s") % {"parent": parent.name, "message": f.message}
             for f in reports[parent.pk].errors
             if f.message not in parent_before
         ]

@@ -954,7 +954,7 @@ def test_node_restore_refuses_a_child_its_parent_cannot_add_up(organisation, man
     assert error.value.message_dict == {
         NON_FIELD_ERRORS: [
             "Its parent adds up its children in sessions, so this one must be in sessions too.",
-            "It would put More visitors in error: "
+            "Restoring it would put More visitors in error: "
             "Children in followers cannot be combined into sessions; use a formula instead.",
         ]
     }
