@@ -11,7 +11,7 @@ rules need from the rest of the tree comes in a :class:`NodeContext`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -562,6 +562,28 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 "deadline" if node.deadline else "start_date",
             )
             return
+
+
+def inputs_in_error(nodes: Sequence[Any], reports: Mapping[int, SmartReport]) -> dict[int, tuple[str, ...]]:
+    """For each node with a child in error, why it has no data: "8,000 followers a month is in
+    error: Its parent adds up its children in sessions, …".
+
+    A child in error must not feed its parent: a KSF that sums a KPI in followers into sessions,
+    or a formula over a child whose own formula is broken, gives a number nobody can trust, and a
+    wrong number moves every status above it. So the parent reports no data with this reason
+    (and, having no data, feeds its own parent none). ``nodes`` have ``pk``, ``parent_id`` and
+    ``name``; ``reports`` are their SMART reports by pk. Pure, so every engine can ask it.
+    """
+    reasons: dict[int, list[str]] = {}
+    for node in nodes:
+        report = reports.get(node.pk)
+        if node.parent_id is None or report is None:
+            continue
+        for finding in report.errors:
+            reasons.setdefault(node.parent_id, []).append(
+                _("%(name)s is in error: %(message)s") % {"name": node.name, "message": finding.message}
+            )
+    return {pk: tuple(messages) for pk, messages in reasons.items()}
 
 
 @dataclass(frozen=True)

@@ -995,3 +995,26 @@ def test_node_restore_keeps_a_parent_s_existing_error_out_of_the_way(organisatio
     restored = services.node_restore(node=get(second_tree, "sessions"), actor=manager)
 
     assert not restored.is_archived
+
+
+def test_a_tree_saved_before_the_restore_check_withholds_the_child_in_error(organisation, manager, second_tree):
+    # What the unchecked restore left behind (data saved before the check): followers under a KSF
+    # that sums sessions. The rule the engines are to follow: neither the KSF nor the KGI above it
+    # may use the figure; each reports no data with the reason.
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    services.node_archive(node=followers, actor=manager)
+    services.node_update(node=visitors, actor=manager, data={"value_source": "sum"})
+    Node.objects.filter(pk=followers.pk).update(is_archived=False, archived_at=None)
+    nodes = selectors.tree_nodes(second_tree)
+
+    withheld = smart.inputs_in_error(nodes, selectors.tree_smart_reports(nodes))
+
+    assert withheld == {
+        visitors.pk: (
+            "8,000 followers a month is in error: "
+            "Its parent adds up its children in sessions, so this one must be in sessions too.",
+        ),
+        second_tree.pk: (
+            "More visitors is in error: Children in followers cannot be combined into sessions; use a formula instead.",
+        ),
+    }

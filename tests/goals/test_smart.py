@@ -918,3 +918,49 @@ def test_summarise_tree_level(reports, kpi_types, expected):
     summary = smart.summarise_tree(_tree(*kpi_types), reports)
 
     assert summary.level == expected
+
+
+# --- a node in error does not feed its parent ------------------------------------------------
+
+
+def _error(message: str) -> smart.Finding:
+    return smart.Finding("M", ERROR, "M-unit-parent", message, "unit")
+
+
+def _warning(message: str) -> smart.Finding:
+    return smart.Finding("S", WARNING, "S-owner", message, "owner")
+
+
+TREE = [
+    SimpleNamespace(pk=1, parent_id=None, name="KGI"),
+    SimpleNamespace(pk=2, parent_id=1, name="More visitors"),
+    SimpleNamespace(pk=3, parent_id=2, name="Sessions"),
+    SimpleNamespace(pk=4, parent_id=2, name="Followers"),
+]
+
+
+@pytest.mark.parametrize(
+    ("findings", "expected"),
+    [
+        ({}, {}),
+        ({3: [_warning("Nobody owns it.")]}, {}),
+        ({4: [_error("Not in sessions.")]}, {2: ("Followers is in error: Not in sessions.",)}),
+        (
+            {2: [_error("Cannot combine followers.")], 4: [_error("Not in sessions.")]},
+            {
+                1: ("More visitors is in error: Cannot combine followers.",),
+                2: ("Followers is in error: Not in sessions.",),
+            },
+        ),
+        (
+            {3: [_error("One."), _error("Two.")]},
+            {2: ("Sessions is in error: One.", "Sessions is in error: Two.")},
+        ),
+        ({1: [_error("A root has no parent to withhold from.")]}, {}),
+    ],
+    ids=["none", "a warning feeds its parent", "a child in error", "the parent in error too", "two errors", "a root"],
+)
+def test_inputs_in_error(findings, expected):
+    reports = {node.pk: SmartReport(findings.get(node.pk, [])) for node in TREE}
+
+    assert smart.inputs_in_error(TREE, reports) == expected
