@@ -343,9 +343,9 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             _("“Off track below” must not be above “at risk below”: a KPI is at risk before it is off track."),
             "off_track_below",
         )
-    if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or source == "formula"):
-        # A rate summed over months reads as 60% for three months of 20%; a formula is applied
-        # to time-aggregated inputs, so its target to date must not be a sum either.
+    if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or _is_ratio_formula(node)):
+        # A rate summed over months reads as 60% for three months of 20%. A product formula
+        # (revenue = sessions × cvr × aov) is a flow: summing it per period is right.
         yield Finding(
             "M",
             Level.WARNING,
@@ -362,6 +362,15 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             % {"unit": ctx.parent_unit or "—"},
             "unit",
         )
+
+
+def _is_ratio_formula(node: Any) -> bool:
+    if node.value_source != "formula":
+        return False
+    try:
+        return formulas.is_ratio(formulas.parse(node.formula or ""))
+    except formulas.FormulaError:
+        return False  # M-formula says what is wrong with it
 
 
 def required_change(baseline: Decimal, target: Decimal) -> Decimal | None:

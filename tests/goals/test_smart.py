@@ -964,3 +964,54 @@ def test_inputs_in_error(findings, expected):
     reports = {node.pk: SmartReport(findings.get(node.pk, [])) for node in TREE}
 
     assert smart.inputs_in_error(TREE, reports) == expected
+
+
+# --- M-rate-summed: only a rate is not added up over time ---------------------------------------
+
+REVENUE_CONTEXT = replace(KPI_CONTEXT, child_codes=frozenset({"sessions", "cvr", "aov", "won", "appts", "cost"}))
+
+
+@pytest.mark.parametrize(
+    ("unit", "formula", "time_aggregation", "warned"),
+    [
+        ("JPY", "sessions * cvr * aov", "sum", False),  # a flow: revenue per month, summed
+        ("JPY", "sessions * cvr / 100 * aov", "sum", False),  # a division by a constant is a scale
+        ("JPY", "(sessions + won) * aov", "sum", False),
+        ("JPY", "max(sessions, won) * aov", "sum", False),
+        ("%", "won / appts * 100", "sum", True),  # a close rate: three months of 20% are not 60%
+        ("ratio", "won / appts", "sum", True),  # a `/` at the top level
+        ("%", "100 - cost / sessions * 100", "sum", True),  # a division inside makes it a ratio
+        ("JPY", "aov * won / max(appts, 1)", "sum", True),  # divided by a function of a child
+        ("JPY", "won / appts", "average", False),  # a rate averaged over time is right
+        ("%", "sessions * cvr", "sum", True),  # a % unit summed over time
+        ("%", "sessions * cvr", "last", False),
+    ],
+)
+def test_m_rate_summed_warns_only_where_summing_is_wrong(unit, formula, time_aggregation, warned):
+    report = check(
+        GOOD_KPI,
+        REVENUE_CONTEXT,
+        unit=unit,
+        value_source="formula",
+        formula=formula,
+        time_aggregation=time_aggregation,
+        baseline_value=None,
+    )
+
+    assert (("M-rate-summed", WARNING, "time_aggregation") in problems(report)) is warned
+
+
+@pytest.mark.parametrize(
+    ("unit", "time_aggregation", "warned"),
+    [("%", "sum", True), ("％", "sum", True), ("%", "average", False), ("appointments", "sum", False)],
+)
+def test_m_rate_summed_on_a_hand_entered_number(unit, time_aggregation, warned):
+    report = check(unit=unit, time_aggregation=time_aggregation)
+
+    assert (("M-rate-summed", WARNING, "time_aggregation") in problems(report)) is warned
+
+
+def test_m_rate_summed_says_nothing_about_a_formula_that_does_not_parse():
+    report = check(GOOD_KPI, REVENUE_CONTEXT, value_source="formula", formula="won /")
+
+    assert {rule for rule, _level, _field in problems(report)} == {"M-formula"}
