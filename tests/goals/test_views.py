@@ -546,3 +546,54 @@ def test_a_failed_rollup_is_shown_to_managers_with_its_reason(manager, executive
         assert "RuntimeError: the disk is full" in signed_in(manager).get(page).content.decode(), page
         assert "RuntimeError" not in signed_in(executive).get(page).content.decode(), page
     assert "RuntimeError" not in signed_in(member).get(f"/nodes/{nodes['appointments'].pk}/").content.decode()
+
+
+# --- issue 9 §1.7: the smaller ones ---------------------------------------------------------------
+
+
+def test_the_archived_tag_has_one_full_stop(manager_client, manager, nodes):
+    node = services.node_archive(node=nodes["webinars"], actor=manager)
+    # 14:59 in Tokyo reads "2:59 p.m." in English: the date-time brings its own full stop.
+    Node.objects.filter(pk=node.pk).update(archived_at=timezone.make_aware(timezone.datetime(2026, 12, 1, 14, 59)))
+
+    html = manager_client.get(f"/nodes/{node.pk}/").content.decode()
+
+    assert "Archived on Dec. 1, 2026, 2:59 p.m.<" in html
+
+
+def test_archiving_a_leaf_says_so_without_counting_nodes_under_it(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['webinars'].pk}/archive/").content.decode()
+
+    assert "It disappears from the tree and dashboards." in html
+    assert "0 nodes" not in html
+
+
+def test_archiving_a_node_with_one_node_under_it(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/archive/").content.decode()
+
+    assert "It and 1 node under it disappear" in html
+
+
+def test_a_range_says_its_unit_once(manager_client, manager, saas_tree, nodes):
+    kpi = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="kpi",
+        parent=nodes["upsell"],
+        data={
+            "name": "Page load 1–3 seconds each month",
+            "code": "page_load",
+            "unit": "seconds",
+            "direction": "maintain",
+            "target_min": Decimal("1"),
+            "target_max": Decimal("3"),
+            "start_date": date(2026, 4, 1),
+            "deadline": date(2027, 3, 31),
+            "rationale": "Fast pages keep customers.",
+        },
+    )
+
+    for url in (f"/nodes/{kpi.pk}/", f"/trees/{saas_tree.pk}/"):
+        html = manager_client.get(url).content.decode()
+        assert "1–3 seconds" in html, url
+        assert "1 seconds" not in html, url
