@@ -21,7 +21,14 @@ from django.utils.translation import gettext as _
 
 from goals import rollup, rollup_jobs
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
-from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
+from goals.periods import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    is_supported_date,
+    month_label,
+    period_start,
+    window_errors,
+)
 from goals.services import _lock_organisation
 from goals.targets import Target
 
@@ -72,7 +79,7 @@ def period_errors(
     if period > today:
         return [_("The period has not started yet.")]
     if period.replace(day=1) in locked_months:
-        return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": period.strftime("%Y-%m")}]
+        return [_("%(month)s is locked; ask a manager to reopen it.") % _month(period.replace(day=1))]
     return []
 
 
@@ -240,7 +247,8 @@ def lock_errors(*, month: date, today: date, is_locked: bool, locking: bool, rea
 
 
 def _month(month: date) -> dict[str, str]:
-    return {"month": month.strftime("%Y-%m")}
+    # Named as the lock page and the actuals form name it ("November 2026"), not "2026-11".
+    return {"month": month_label(month)}
 
 
 def _period_lock_set(

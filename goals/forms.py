@@ -10,13 +10,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.dates import MONTHS
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from goals.actuals import SIGNED_UNITS
 from goals.library import CATEGORIES, KPI_LIBRARY, TREE_TEMPLATES
 from goals.models import Kind, Measurement, Node, Organisation
-from goals.periods import add_months
+from goals.periods import month_label, period_label
 from goals.services import EDITABLE_FIELDS
 
 DEFAULTED_FIELDS = ("target_scope", "at_risk_below", "off_track_below", "status_rule")
@@ -167,23 +166,6 @@ class OrganisationSettingsForm(forms.ModelForm):
 
 
 # --- actuals -------------------------------------------------------------------------------------
-
-
-def period_label(start: date, frequency: str) -> str:
-    """How a period reads in a form or a message: "November 2026", "Week of 16 Nov 2026", "Q3 …"."""
-    if frequency == "monthly":
-        return date_format(start, "YEAR_MONTH_FORMAT")
-    if frequency == "weekly":
-        return _("Week of %(date)s") % {"date": date_format(start, "DATE_FORMAT")}
-    if frequency == "quarterly":
-        end = add_months(start, 2)
-        return _("%(first)s – %(last)s") % {
-            "first": date_format(start, "YEAR_MONTH_FORMAT"),
-            "last": date_format(end, "YEAR_MONTH_FORMAT"),
-        }
-    if frequency == "yearly":
-        return _("Year from %(month)s") % {"month": date_format(start, "YEAR_MONTH_FORMAT")}
-    return date_format(start, "DATE_FORMAT")
 
 
 class ActualValueField(forms.DecimalField):
@@ -382,10 +364,7 @@ class MonthForm(forms.Form):
 
     def __init__(self, *args: Any, months: list[date], locked: frozenset[date], reopen: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        choices = [
-            (m.isoformat(), date_format(m, "YEAR_MONTH_FORMAT") + (" " + str(_("(locked)")) if m in locked else ""))
-            for m in months
-        ]
+        choices = [(m.isoformat(), month_label(m) + (" " + str(_("(locked)")) if m in locked else "")) for m in months]
         self.fields["month"].widget.choices = choices
         if reopen:
             self.fields["reason"].help_text = _("Required: why the month is opened again.")

@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -39,7 +38,7 @@ from goals.forms import (
 )
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
 from goals.models import Kind, Node, Role, Status, TargetOverride
-from goals.periods import add_months, fiscal_year_bounds
+from goals.periods import add_months, fiscal_year_bounds, month_label
 from goals.units import format_quantity
 
 
@@ -733,7 +732,7 @@ def period_locks(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 done = _("%(month)s is locked.") if action == "lock" else _("%(month)s is open again.")
-                messages.success(request, done % {"month": date_format(month, "YEAR_MONTH_FORMAT")})
+                messages.success(request, done % {"month": month_label(month)})
                 return redirect("goals:period_locks")
     return render(
         request,

@@ -132,7 +132,7 @@ def test_a_note_is_at_most_2000_characters(member, nodes):
 def test_a_locked_month_refuses_actuals(manager, member, nodes):
     actuals.period_lock(membership=manager.membership, month=OCTOBER, reason="Board pack sent", today=TODAY)
     errors = errors_of(member.membership, nodes["appointments"], 48, period=OCTOBER)
-    assert errors == {"period": ["2026-10 is locked; ask a manager to reopen it."]}
+    assert errors == {"period": ["October 2026 is locked; ask a manager to reopen it."]}
     save(member.membership, nodes["appointments"], 48)  # November is still open
 
 
@@ -290,11 +290,11 @@ def test_reopening_needs_a_reason(manager):
             True,
             False,
             "",
-            {"month": ["2026-12 has not started yet; only past and current months can be locked."]},
+            {"month": ["December 2026 has not started yet; only past and current months can be locked."]},
         ),
         (NOVEMBER, True, False, "", {}),
-        (OCTOBER, True, True, "", {"month": ["2026-10 is already locked."]}),
-        (OCTOBER, False, False, "why", {"month": ["2026-10 is not locked."]}),
+        (OCTOBER, True, True, "", {"month": ["October 2026 is already locked."]}),
+        (OCTOBER, False, False, "why", {"month": ["October 2026 is not locked."]}),
         (date(2026, 10, 2), True, False, "", {"month": ["A month is given by its first day."]}),
     ],
 )
