@@ -191,10 +191,23 @@ def _pass_reasons(node: Any) -> dict[str, str]:
     return {
         "S": _("Clear wording with a number and a period, and an owner."),
         "M": _("A unit, a numeric target and a baseline."),
-        "A": _("The target needs growth the baseline and history support."),
+        "A": _achievable_pass_reason(node),
         "R": _("Linked to the right kind of parent, with the link stated."),
         "T": _("A start, a deadline and a measurement frequency."),
     }
+
+
+def _achievable_pass_reason(node: Any) -> str:
+    # Say only what was judged: no target (or no baseline) means nothing could be.
+    if node.direction == "maintain":
+        return _("A range to stay within: there is no growth to judge.")
+    if node.target_value is None:
+        return _("Not judged yet: it has no target.")
+    if node.baseline_value is None:
+        return _("Not judged yet: it has no baseline to compare the target with.")
+    if node.direction == "decrease":
+        return _("The target needs a reduction the baseline and history support.")
+    return _("The target needs growth the baseline and history support.")
 
 
 def _is_numeric(node: Any) -> bool:

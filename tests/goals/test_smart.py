@@ -778,9 +778,8 @@ def test_report_letters_keep_the_worst_level_and_its_reasons():
         "Set a numeric target.",
         "Give the unit the number is counted in (JPY, %, appointments…).",
     )
-    assert letters["A"].level == PASS and letters["A"].reasons == (
-        "The target needs growth the baseline and history support.",
-    )
+    # No target: nothing about growth could be judged, and the reason says so.
+    assert letters["A"].level == PASS and letters["A"].reasons == ("Not judged yet: it has no target.",)
     assert letters["R"].level == WARNING
     assert letters["T"].level == ERROR and letters["T"].reasons == ("Set a deadline.",)
     assert report.level == ERROR
@@ -1015,3 +1014,24 @@ def test_m_rate_summed_says_nothing_about_a_formula_that_does_not_parse():
     report = check(GOOD_KPI, REVENUE_CONTEXT, value_source="formula", formula="won /")
 
     assert {rule for rule, _level, _field in problems(report)} == {"M-formula"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({}, "The target needs growth the baseline and history support."),
+        ({"target_value": None}, "Not judged yet: it has no target."),
+        ({"baseline_value": None}, "Not judged yet: it has no baseline to compare the target with."),
+        (
+            {"direction": "decrease", "baseline_value": D("50"), "target_value": D("40")},
+            "The target needs a reduction the baseline and history support.",
+        ),
+        (
+            {"direction": "maintain", "target_value": None, "target_min": D("1"), "target_max": D("3")},
+            "A range to stay within: there is no growth to judge.",
+        ),
+    ],
+    ids=["growth", "no target", "no baseline", "a reduction", "a range"],
+)
+def test_the_achievable_pass_says_only_what_was_judged(changes, reason):
+    assert check(**changes).letter("A").reasons == (reason,)
