@@ -55,6 +55,7 @@ class NodeForm(forms.ModelForm):
         if kind == Kind.KGI:
             # A KGI is the root: there is no parent to state a link to.
             del self.fields["rationale"]
+        _show_amounts_as_entered(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -77,6 +78,13 @@ class NodeForm(forms.ModelForm):
                 target = None
             for message in messages:
                 self.add_error(target, message)
+
+
+def _show_amounts_as_entered(form: forms.ModelForm) -> None:
+    """A stored amount shows as it was typed: 140, not 140.0000; a weight of 1, not 1.000."""
+    for name, field in form.fields.items():
+        if isinstance(field, forms.DecimalField) and isinstance(form.initial.get(name), Decimal):
+            form.initial[name] = plain_number(form.initial[name])
 
 
 class MoveForm(forms.Form):
@@ -135,6 +143,10 @@ class TargetRestateForm(forms.ModelForm):
         model = Node
         fields = ["baseline_value", "target_value", "target_min", "target_max", "deadline"]
         widgets = {"deadline": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _show_amounts_as_entered(self)
 
     def _post_clean(self) -> None:
         # The rules are checked by goals.services.target_restate, as for every node change.

@@ -597,3 +597,18 @@ def test_a_range_says_its_unit_once(manager_client, manager, saas_tree, nodes):
         html = manager_client.get(url).content.decode()
         assert "1–3 seconds" in html, url
         assert "1 seconds" not in html, url
+
+
+def test_the_edit_form_shows_numbers_as_entered(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/edit/").content.decode()
+
+    assert re.search(r'name="target_value" value="50"', html), "the target as entered"
+    assert re.search(r'name="weight" value="2"', html), "the weight as entered"
+    assert ".0000" not in html and '2.000"' not in html
+
+
+def test_the_restate_form_shows_numbers_as_entered(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/targets/").content.decode()
+
+    assert 'name="restate-target_value" value="50"' in html
+    assert ".0000" not in html
