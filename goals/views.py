@@ -172,6 +172,10 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _node_form_page(request, *, form, node, parent, kind, title, library_form=None):
+    # After a failed submit the panel shows the check of what was typed, as the live preview did.
+    panel = (
+        _smart_panel(request.membership, request.POST, node=node, parent=parent, kind=kind) if form.is_bound else None
+    )
     return render(
         request,
         "goals/node_form.html",
@@ -183,8 +187,27 @@ def _node_form_page(request, *, form, node, parent, kind, title, library_form=No
             "kind_label": Kind(kind).label,
             "title": title,
             "library_form": library_form,
+            "panel": panel,
         },
     )
+
+
+def _smart_panel(membership, data, *, node: Node | None, parent: Node | None, kind: str) -> dict:
+    """The SMART panel for what was typed: its report and what would block saving."""
+    form = NodeForm(data, instance=node, organisation=membership.organisation, kind=kind)
+    report, errors = None, {}
+    if form.is_valid():
+        report, errors = services.node_preview(
+            organisation=membership.organisation, parent=parent, node=node, kind=kind, data=form.data_for_service()
+        )
+    else:
+        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+    labelled = [
+        (str(form.fields[name].label) if name in form.fields else "", message)
+        for name, messages in errors.items()
+        for message in messages
+    ]
+    return {"report": report, "preview_errors": labelled}
 
 
 def _library_initial(key: str, parent: Node) -> dict:
@@ -328,20 +351,11 @@ def node_smart_preview(request: HttpRequest) -> HttpResponse:
             raise Http404
         if request.POST.get("parent_id"):
             parent = selectors.node_get(membership, request.POST["parent_id"])
-    form = NodeForm(request.POST, instance=node, organisation=membership.organisation, kind=kind)
-    report, errors = None, {}
-    if form.is_valid():
-        report, errors = services.node_preview(
-            organisation=membership.organisation, parent=parent, node=node, kind=kind, data=form.data_for_service()
-        )
-    else:
-        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
-    labelled = [
-        (str(form.fields[name].label) if name in form.fields else "", message)
-        for name, messages in errors.items()
-        for message in messages
-    ]
-    return render(request, "goals/partials/smart_panel.html", {"report": report, "preview_errors": labelled})
+    return render(
+        request,
+        "goals/partials/smart_panel.html",
+        _smart_panel(membership, request.POST, node=node, parent=parent, kind=kind),
+    )
 
 
 @manager_required

@@ -612,3 +612,16 @@ def test_the_restate_form_shows_numbers_as_entered(manager_client, nodes):
 
     assert 'name="restate-target_value" value="50"' in html
     assert ".0000" not in html
+
+
+def test_a_failed_submit_shows_the_smart_check_of_what_was_typed(manager_client, nodes):
+    # No deadline: saving is blocked, and the panel says why instead of going blank.
+    data = {**KPI_FORM, "deadline": "", "kind": "kpi", "parent_id": nodes["upsell"].pk}
+
+    response = manager_client.post(f"/nodes/{nodes['upsell'].pk}/add/", data)
+
+    assert response.status_code == 200
+    panel = response.content.decode().split('id="smart-preview"', 1)[1]
+    assert "Saving is blocked until these are fixed:" in panel
+    assert "Set a deadline." in panel
+    assert 'class="smart-report"' in panel
