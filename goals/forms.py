@@ -99,7 +99,17 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, targets: list[Node], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = Node.objects.filter(pk__in=[t.pk for t in targets]).order_by("tree_id", "lft")
-        self.fields["parent"].label_from_instance = lambda n: f"{'— ' * n.level}{n.get_kind_display()}: {n.name}"
+        # Grouped under each tree's KGI: the same KSF name may well appear in two trees.
+        kgis = dict(
+            Node.objects.filter(tree_id__in={t.tree_id for t in targets}, level=0).values_list("tree_id", "name")
+        )
+        groups: dict[int, list[tuple[int, str]]] = {}
+        for target in sorted(targets, key=lambda t: (t.tree_id, t.lft)):
+            label = f"{'— ' * (target.level - 1)}{target.get_kind_display()}: {target.name}"
+            groups.setdefault(target.tree_id, []).append((target.pk, label))
+        self.fields["parent"].choices = [("", "---------")] + [
+            (_("Tree “%(name)s”") % {"name": kgis.get(tree_id, "")}, options) for tree_id, options in groups.items()
+        ]
 
 
 class TreeStartForm(forms.Form):

@@ -625,3 +625,38 @@ def test_a_failed_submit_shows_the_smart_check_of_what_was_typed(manager_client,
     assert "Saving is blocked until these are fixed:" in panel
     assert "Set a deadline." in panel
     assert 'class="smart-report"' in panel
+
+
+def test_move_groups_the_parents_by_tree(manager_client, manager, saas_tree, nodes):
+    other = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="kgi",
+        parent=None,
+        data={
+            "name": "Operating profit ¥30M by March 2027",
+            "code": "profit",
+            "unit": "JPY",
+            "baseline_value": Decimal("25000000"),
+            "target_value": Decimal("30000000"),
+            "start_date": date(2026, 4, 1),
+            "deadline": date(2027, 3, 31),
+        },
+    )
+    cost = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="ksf",
+        parent=other,
+        data={"name": "Cut the cost of serving customers", "code": "cost", "rationale": "Lower cost lifts profit."},
+    )
+
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/move/").content.decode()
+
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', html, re.S)
+    assert [label for label, _options in groups] == [
+        f"Tree “{saas_tree.name}”",
+        "Tree “Operating profit ¥30M by March 2027”",
+    ]
+    assert f'<option value="{nodes["upsell"].pk}">' in groups[0][1]
+    assert f'<option value="{cost.pk}">KSF: Cut the cost of serving customers</option>' in groups[1][1]
