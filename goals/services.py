@@ -440,9 +440,11 @@ def tree_create_from_template(
     the actor owns every node and reassigns them afterwards.
     """
 
+    organisation = _lock_organisation(organisation.pk)
+
     def create(item: library.TemplateNode, parent: Node | None) -> Node:
         data = {
-            "name": str(item.name),
+            "name": str(item.name) if parent is not None else _free_tree_name(organisation, str(item.name)),
             "description": str(item.description),
             "rationale": str(item.rationale),
             "code": item.code,
@@ -464,6 +466,18 @@ def tree_create_from_template(
         return node
 
     return create(template, None)
+
+
+def _free_tree_name(organisation: Organisation, name: str) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… when a tree of the organisation (archived ones
+    too) already has it: a second tree from the same template must not pass for the first."""
+    taken = set(Node.objects.filter(organisation=organisation, level=0).values_list("name", flat=True))
+    most = Node._meta.get_field("name").max_length
+    candidate, number = name, 2
+    while candidate in taken:
+        suffix = f" ({number})"
+        candidate, number = name[: most - len(suffix)] + suffix, number + 1
+    return candidate
 
 
 @contextmanager

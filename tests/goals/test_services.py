@@ -1018,3 +1018,26 @@ def test_a_tree_saved_before_the_restore_check_withholds_the_child_in_error(orga
             "More visitors is in error: Children in followers cannot be combined into sessions; use a formula instead.",
         ),
     }
+
+
+def test_a_second_tree_from_a_template_gets_a_name_of_its_own(organisation, manager, saas_tree):
+    services.node_archive(node=saas_tree, actor=manager)  # archived trees keep their name too
+
+    second, third = (
+        services.tree_create_from_template(
+            organisation=organisation, actor=manager, template=SAAS_REVENUE_TREE, start_date=FY_START, deadline=FY_END
+        )
+        for _ in range(2)
+    )
+
+    assert second.name == f"{saas_tree.name} (2)"
+    assert third.name == f"{saas_tree.name} (3)"
+    # Only the tree's name: the nodes under it keep the template's names.
+    assert get(second, "new_business").name == get(saas_tree, "new_business").name
+
+
+def test_a_free_tree_name_stays_within_the_field(organisation, manager):
+    long_name = "x" * 200
+    create(organisation, manager, "kgi", None, name=long_name)
+
+    assert services._free_tree_name(organisation, long_name) == "x" * 196 + " (2)"
