@@ -1023,6 +1023,13 @@ def test_openapi_schema_lists_the_node_paths(manager_api):
     assert {"get", "put", "patch", "delete"} <= set(schema["paths"]["/api/v1/nodes/{id}/"])
 
 
+def test_openapi_schema_describes_the_api_as_it_is(manager_api):
+    info = yaml.safe_load(manager_api.get("/api/v1/schema/").content)["info"]
+
+    assert "(later)" not in info["description"]
+    assert "actuals" in info["description"] and "progress" in info["description"]
+
+
 def test_openapi_schema_describes_the_responses_as_sent(manager_api):
     schema = yaml.safe_load(manager_api.get("/api/v1/schema/").content)
     ok = "200"
