@@ -444,6 +444,18 @@ def test_restore_under_an_archived_parent_is_refused(manager_client, manager, no
     assert Node.objects.get(pk=nodes["webinars"].pk).is_archived
 
 
+def test_restore_that_would_put_the_parent_in_error_says_why(manager_client, manager, nodes):
+    services.node_archive(node=nodes["leads_approached"], actor=manager)
+    services.node_update(node=nodes["appointments"], actor=manager, data={"value_source": "sum"})
+
+    response = manager_client.post(f"/nodes/{nodes['leads_approached'].pk}/restore/", follow=True)
+
+    html = response.content.decode()
+    assert "Restored" not in html
+    assert "Its parent adds up its children in appointments, so this one must be in appointments too." in html
+    assert Node.objects.get(pk=nodes["leads_approached"].pk).is_archived
+
+
 def test_delete_an_empty_node(manager_client, saas_tree, nodes):
     leaf = nodes["webinars"]
     assert manager_client.get(f"/nodes/{leaf.pk}/delete/").status_code == 200
