@@ -33,7 +33,7 @@ from goals import selectors as goals_selectors
 from goals.models import Kind, Membership, Node
 from goals.periods import period_end
 from goals.templatetags.kpitree import gap_words
-from goals.units import format_quantity
+from goals.units import format_quantity, format_range
 
 RANKED = 10
 PLACEHOLDER = 987654321
@@ -160,8 +160,7 @@ def numbers_text(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     if figures_.target is not None:
         target = format_quantity(figures_.target, node.unit, language)
     elif figures_.low is not None or figures_.high is not None:
-        low = format_quantity(figures_.low, node.unit, language)
-        target = f"{low} – {format_quantity(figures_.high, node.unit, language)}"
+        target = format_range(figures_.low, figures_.high, node.unit, language)
     else:
         return actual
     text = gettext("%(actual)s against a target to date of %(target)s") % {"actual": actual, "target": target}

@@ -20,7 +20,7 @@ from goals.access import attainment_visible
 from goals.forms import period_label
 from goals.models import Membership, Node
 from goals.templatetags.kpitree import gap_words
-from goals.units import format_quantity
+from goals.units import format_quantity, format_range
 
 SPARKLINE_PERIODS = 12
 
@@ -89,8 +89,7 @@ def _hover(
         lines.append(gettext("Actual: %(value)s") % {"value": _quantity(own, node.unit)})
         if low is not None or high is not None:
             lines.append(
-                gettext("Range: %(low)s – %(high)s")
-                % {"low": _quantity(low, node.unit), "high": _quantity(high, node.unit)}
+                gettext("Range: %(range)s") % {"range": format_range(low, high, node.unit, get_language() or "en")}
             )
         elif target is not None:
             lines.append(gettext("Target: %(value)s") % {"value": _quantity(target, node.unit)})

@@ -26,6 +26,7 @@ from goals.periods import (
     LATEST_DATE,
     add_months,
     is_supported_date,
+    month_label,
     period_end,
     period_start,
     window_errors,
@@ -83,10 +84,10 @@ def period_errors(
     if period_locked(**lock, locked_months=locked_months):
         months = period_lock_months(**lock)
         if len(months) == 1:
-            return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": months[0].strftime("%Y-%m")}]
+            return [_("%(month)s is locked; ask a manager to reopen it.") % {"month": month_label(months[0])}]
         return [
             _("%(first)s to %(last)s are locked; ask a manager to reopen one of them.")
-            % {"first": months[0].strftime("%Y-%m"), "last": months[-1].strftime("%Y-%m")}
+            % {"first": month_label(months[0]), "last": month_label(months[-1])}
         ]
     return []
 
@@ -286,7 +287,8 @@ def lock_errors(*, month: date, today: date, is_locked: bool, locking: bool, rea
 
 
 def _month(month: date) -> dict[str, str]:
-    return {"month": month.strftime("%Y-%m")}
+    # Named as the lock page and the actuals form name it ("November 2026"), not "2026-11".
+    return {"month": month_label(month)}
 
 
 def _period_lock_set(

@@ -20,12 +20,11 @@ class NodeAdminForm(forms.ModelForm):
         super()._post_clean()
         if self.errors:
             return
+        # On a change the place is read-only (NodeAdmin.get_readonly_fields): check it where it is.
+        organisation = self.cleaned_data.get("organisation") or self.instance.organisation
+        parent = self.cleaned_data.get("parent") if "parent" in self.fields else self.instance.parent
         try:
-            services.node_check(
-                organisation=self.cleaned_data["organisation"],
-                parent=self.cleaned_data.get("parent"),
-                node=self.instance,
-            )
+            services.node_check(organisation=organisation, parent=parent, node=self.instance)
         except ValidationError as error:
             for field, messages in error.message_dict.items():
                 for message in messages:
@@ -38,6 +37,15 @@ class NodeAdmin(SimpleHistoryAdmin, MPTTModelAdmin):
     list_display = ["name", "kind", "organisation", "owner", "is_archived"]
     list_filter = ["organisation", "kind", "is_archived"]
     search_fields = ["name", "code"]
+    # Where a node sits changes through the app's move, archive, restore and delete, which check
+    # the tree around it (goals.services); the admin only creates nodes and edits their fields.
+    PLACE_FIELDS = ("organisation", "parent", "kind")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *(self.PLACE_FIELDS if obj is not None else ()))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
     def save_model(self, request, obj, form, change):
         data = {name: form.cleaned_data.get(name) for name in services.EDITABLE_FIELDS}

@@ -10,13 +10,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.dates import MONTHS
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from goals.actuals import SIGNED_UNITS, period_locked
 from goals.library import CATEGORIES, KPI_LIBRARY, TREE_TEMPLATES
 from goals.models import Kind, Measurement, Node, Organisation
-from goals.periods import add_months
+from goals.periods import month_label, period_label
 from goals.services import EDITABLE_FIELDS
 
 DEFAULTED_FIELDS = ("target_scope", "at_risk_below", "off_track_below", "status_rule")
@@ -56,6 +55,7 @@ class NodeForm(forms.ModelForm):
         if kind == Kind.KGI:
             # A KGI is the root: there is no parent to state a link to.
             del self.fields["rationale"]
+        _show_amounts_as_entered(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -80,6 +80,13 @@ class NodeForm(forms.ModelForm):
                 self.add_error(target, message)
 
 
+def _show_amounts_as_entered(form: forms.ModelForm) -> None:
+    """A stored amount shows as it was typed: 140, not 140.0000; a weight of 1, not 1.000."""
+    for name, field in form.fields.items():
+        if isinstance(field, forms.DecimalField) and isinstance(form.initial.get(name), Decimal):
+            form.initial[name] = plain_number(form.initial[name])
+
+
 class MoveForm(forms.Form):
     parent = forms.ModelChoiceField(queryset=Node.objects.none(), label=_("New parent"))
     position = forms.IntegerField(
@@ -92,7 +99,17 @@ class MoveForm(forms.Form):
     def __init__(self, *args: Any, targets: list[Node], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = Node.objects.filter(pk__in=[t.pk for t in targets]).order_by("tree_id", "lft")
-        self.fields["parent"].label_from_instance = lambda n: f"{'— ' * n.level}{n.get_kind_display()}: {n.name}"
+        # Grouped under each tree's KGI: the same KSF name may well appear in two trees.
+        kgis = dict(
+            Node.objects.filter(tree_id__in={t.tree_id for t in targets}, level=0).values_list("tree_id", "name")
+        )
+        groups: dict[int, list[tuple[int, str]]] = {}
+        for target in sorted(targets, key=lambda t: (t.tree_id, t.lft)):
+            label = f"{'— ' * (target.level - 1)}{target.get_kind_display()}: {target.name}"
+            groups.setdefault(target.tree_id, []).append((target.pk, label))
+        self.fields["parent"].choices = [("", "---------")] + [
+            (_("Tree “%(name)s”") % {"name": kgis.get(tree_id, "")}, options) for tree_id, options in groups.items()
+        ]
 
 
 class TreeStartForm(forms.Form):
@@ -137,6 +154,10 @@ class TargetRestateForm(forms.ModelForm):
         fields = ["baseline_value", "target_value", "target_min", "target_max", "deadline"]
         widgets = {"deadline": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _show_amounts_as_entered(self)
+
     def _post_clean(self) -> None:
         # The rules are checked by goals.services.target_restate, as for every node change.
         pass
@@ -167,23 +188,6 @@ class OrganisationSettingsForm(forms.ModelForm):
 
 
 # --- actuals -------------------------------------------------------------------------------------
-
-
-def period_label(start: date, frequency: str) -> str:
-    """How a period reads in a form or a message: "November 2026", "Week of 16 Nov 2026", "Q3 …"."""
-    if frequency == "monthly":
-        return date_format(start, "YEAR_MONTH_FORMAT")
-    if frequency == "weekly":
-        return _("Week of %(date)s") % {"date": date_format(start, "DATE_FORMAT")}
-    if frequency == "quarterly":
-        end = add_months(start, 2)
-        return _("%(first)s – %(last)s") % {
-            "first": date_format(start, "YEAR_MONTH_FORMAT"),
-            "last": date_format(end, "YEAR_MONTH_FORMAT"),
-        }
-    if frequency == "yearly":
-        return _("Year from %(month)s") % {"month": date_format(start, "YEAR_MONTH_FORMAT")}
-    return date_format(start, "DATE_FORMAT")
 
 
 class ActualValueField(forms.DecimalField):
@@ -400,10 +404,7 @@ class MonthForm(forms.Form):
 
     def __init__(self, *args: Any, months: list[date], locked: frozenset[date], reopen: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        choices = [
-            (m.isoformat(), date_format(m, "YEAR_MONTH_FORMAT") + (" " + str(_("(locked)")) if m in locked else ""))
-            for m in months
-        ]
+        choices = [(m.isoformat(), month_label(m) + (" " + str(_("(locked)")) if m in locked else "")) for m in months]
         self.fields["month"].widget.choices = choices
         if reopen:
             self.fields["reason"].help_text = _("Required: why the month is opened again.")

@@ -117,6 +117,23 @@ def _check(node: ast.AST, codes: set[str], functions: set[str]) -> None:
         )
 
 
+def is_ratio(formula: ParsedFormula) -> bool:
+    """Whether the formula divides by a child's value anywhere (``won / appts * 100``,
+    ``100 - churned / customers * 100``): a rate, which is not added up over time. A product
+    (``sessions * cvr * aov``) or a division by a constant (``revenue / 1000``) is a flow, summed
+    per period like its inputs (docs/smart.md, M-rate-summed)."""
+    return any(
+        isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and _names_a_code(node.right)
+        for node in ast.walk(formula.tree.body)
+    )
+
+
+def _names_a_code(node: ast.AST) -> bool:
+    # A function's own name (the ``max`` of ``max(a, 1)``) is an ast.Name too, but not a code.
+    function_names = {id(call.func) for call in ast.walk(node) if isinstance(call, ast.Call)}
+    return any(isinstance(each, ast.Name) and id(each) not in function_names for each in ast.walk(node))
+
+
 def _fits_a_float(value: int | float) -> bool:
     try:
         return math.isfinite(float(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 # The dates kpitree accepts anywhere (node windows, actuals, query parameters). Wide enough for any
@@ -131,3 +132,25 @@ def window_errors(*, period: date, frequency: str, start: date | None, deadline:
     if deadline and period > deadline:
         return [_("The period is after the KPI's deadline (%(date)s).") % {"date": deadline}]
     return []
+
+
+def period_label(start: date, frequency: str) -> str:
+    """How a period reads everywhere — forms, messages, tables: "November 2026", "Week of Nov. 16,
+    2026", "April 2026 – June 2026", "Year from April 2026"; a day by its date."""
+    if frequency == "monthly":
+        return date_format(start, "YEAR_MONTH_FORMAT")
+    if frequency == "weekly":
+        return _("Week of %(date)s") % {"date": date_format(start, "DATE_FORMAT")}
+    if frequency == "quarterly":
+        return _("%(first)s – %(last)s") % {
+            "first": date_format(start, "YEAR_MONTH_FORMAT"),
+            "last": date_format(add_months(start, 2), "YEAR_MONTH_FORMAT"),
+        }
+    if frequency == "yearly":
+        return _("Year from %(month)s") % {"month": date_format(start, "YEAR_MONTH_FORMAT")}
+    return date_format(start, "DATE_FORMAT")
+
+
+def month_label(month: date) -> str:
+    """A month as the lock pages and messages name it: "November 2026"."""
+    return period_label(month, "monthly")

@@ -315,11 +315,10 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         inherited=inherited,
         dependant_windows=dependants,
     )
-    report = smart.check_node(node, context)
     # Its place, its unit, and the window it (or a descendant) would inherit there.
-    blocking = [f for f in report.errors if f.field in ("parent", "unit") or f.rule == "T-window-length"]
+    blocking = _placement_errors(smart.check_node(node, context))
     if blocking:
-        raise ValidationError({"parent": [f.message for f in blocking]})
+        raise ValidationError({"parent": blocking})
     # The position is among the siblings people see, so archived ones are not counted.
     siblings = sorted(siblings, key=lambda sibling: sibling.lft)
     # move_to saves the node itself once the nested-set columns are rewritten (django-mptt's
@@ -357,18 +356,45 @@ def node_archive(*, node: Node, actor) -> Node:
     return node
 
 
+def _placement_errors(report: smart.SmartReport) -> list[str]:
+    """The errors a node gets from where it sits — the kind and unit of its parent, the window it
+    (or a descendant) inherits there — which a move or a restore must not bring about."""
+    return [f.message for f in report.errors if f.field in ("parent", "unit") or f.rule == "T-window-length"]
+
+
 @transaction.atomic
 def node_restore(*, node: Node, actor) -> Node:
+    """Restore the node and its subtree, checked as a move is: while it was archived its parent
+    may have changed (another unit, "sum of children"), and a restore must not bring back a child
+    the parent cannot combine."""
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("parent").get(pk=node.pk)
-    if node.parent is not None and node.parent.is_archived:
+    parent = node.parent
+    if parent is not None and parent.is_archived:
         raise ValidationError({NON_FIELD_ERRORS: [_("Its parent is archived; restore the parent first.")]})
+    parent_before = set()
+    if parent is not None:
+        parent_before = {f.message for f in selectors.nodes_smart_reports([parent])[parent.pk].errors}
+    restored = []
     for each in node.get_descendants(include_self=True).filter(is_archived=True):
         each.is_archived = False
         each.archived_at = None
         each._history_user = actor
         each._change_reason = "restored"
         each.save()
+        restored.append(each.pk)
+    # Judged on the tree as it now stands; raising rolls the restore back with the transaction.
+    checked = list(Node.objects.filter(pk__in=[*restored, *([parent.pk] if parent else [])]).order_by("lft"))
+    reports = selectors.nodes_smart_reports(checked)
+    problems = [message for pk in restored for message in _placement_errors(reports[pk])]
+    if parent is not None:
+        problems += [
+            _("Restoring it would put %(parent)s in error: %(message)s") % {"parent": parent.name, "message": f.message}
+            for f in reports[parent.pk].errors
+            if f.message not in parent_before
+        ]
+    if problems:
+        raise ValidationError({NON_FIELD_ERRORS: list(dict.fromkeys(problems))})
     node.refresh_from_db()
     rollup_jobs.request_rollup(tree_id=node.tree_id)
     return node
@@ -414,9 +440,11 @@ def tree_create_from_template(
     the actor owns every node and reassigns them afterwards.
     """
 
+    organisation = _lock_organisation(organisation.pk)
+
     def create(item: library.TemplateNode, parent: Node | None) -> Node:
         data = {
-            "name": str(item.name),
+            "name": str(item.name) if parent is not None else _free_tree_name(organisation, str(item.name)),
             "description": str(item.description),
             "rationale": str(item.rationale),
             "code": item.code,
@@ -438,6 +466,18 @@ def tree_create_from_template(
         return node
 
     return create(template, None)
+
+
+def _free_tree_name(organisation: Organisation, name: str) -> str:
+    """``name``, or ``name (2)``, ``name (3)``… when a tree of the organisation (archived ones
+    too) already has it: a second tree from the same template must not pass for the first."""
+    taken = set(Node.objects.filter(organisation=organisation, level=0).values_list("name", flat=True))
+    most = Node._meta.get_field("name").max_length
+    candidate, number = name, 2
+    while candidate in taken:
+        suffix = f" ({number})"
+        candidate, number = name[: most - len(suffix)] + suffix, number + 1
+    return candidate
 
 
 @contextmanager

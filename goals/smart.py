@@ -11,7 +11,7 @@ rules need from the rest of the tree comes in a :class:`NodeContext`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -191,10 +191,23 @@ def _pass_reasons(node: Any) -> dict[str, str]:
     return {
         "S": _("Clear wording with a number and a period, and an owner."),
         "M": _("A unit, a numeric target and a baseline."),
-        "A": _("The target needs growth the baseline and history support."),
+        "A": _achievable_pass_reason(node),
         "R": _("Linked to the right kind of parent, with the link stated."),
         "T": _("A start, a deadline and a measurement frequency."),
     }
+
+
+def _achievable_pass_reason(node: Any) -> str:
+    # Say only what was judged: no target (or no baseline) means nothing could be.
+    if node.direction == "maintain":
+        return _("A range to stay within: there is no growth to judge.")
+    if node.target_value is None:
+        return _("Not judged yet: it has no target.")
+    if node.baseline_value is None:
+        return _("Not judged yet: it has no baseline to compare the target with.")
+    if node.direction == "decrease":
+        return _("The target needs a reduction the baseline and history support.")
+    return _("The target needs growth the baseline and history support.")
 
 
 def _is_numeric(node: Any) -> bool:
@@ -343,9 +356,9 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             _("“Off track below” must not be above “at risk below”: a KPI is at risk before it is off track."),
             "off_track_below",
         )
-    if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or source == "formula"):
-        # A rate summed over months reads as 60% for three months of 20%; a formula is applied
-        # to time-aggregated inputs, so its target to date must not be a sum either.
+    if node.time_aggregation == "sum" and ((node.unit or "").strip() in ("%", "％") or _is_ratio_formula(node)):
+        # A rate summed over months reads as 60% for three months of 20%. A product formula
+        # (revenue = sessions × cvr × aov) is a flow: summing it per period is right.
         yield Finding(
             "M",
             Level.WARNING,
@@ -362,6 +375,15 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             % {"unit": ctx.parent_unit or "—"},
             "unit",
         )
+
+
+def _is_ratio_formula(node: Any) -> bool:
+    if node.value_source != "formula":
+        return False
+    try:
+        return formulas.is_ratio(formulas.parse(node.formula or ""))
+    except formulas.FormulaError:
+        return False  # M-formula says what is wrong with it
 
 
 def required_change(baseline: Decimal, target: Decimal) -> Decimal | None:
@@ -562,6 +584,28 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 "deadline" if node.deadline else "start_date",
             )
             return
+
+
+def inputs_in_error(nodes: Sequence[Any], reports: Mapping[int, SmartReport]) -> dict[int, tuple[str, ...]]:
+    """For each node with a child in error, why it has no data: "8,000 followers a month is in
+    error: Its parent adds up its children in sessions, …".
+
+    A child in error must not feed its parent: a KSF that sums a KPI in followers into sessions,
+    or a formula over a child whose own formula is broken, gives a number nobody can trust, and a
+    wrong number moves every status above it. So the parent reports no data with this reason
+    (and, having no data, feeds its own parent none). ``nodes`` have ``pk``, ``parent_id`` and
+    ``name``; ``reports`` are their SMART reports by pk. Pure, so every engine can ask it.
+    """
+    reasons: dict[int, list[str]] = {}
+    for node in nodes:
+        report = reports.get(node.pk)
+        if node.parent_id is None or report is None:
+            continue
+        for finding in report.errors:
+            reasons.setdefault(node.parent_id, []).append(
+                _("%(name)s is in error: %(message)s") % {"name": node.name, "message": finding.message}
+            )
+    return {pk: tuple(messages) for pk, messages in reasons.items()}
 
 
 @dataclass(frozen=True)

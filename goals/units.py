@@ -51,18 +51,44 @@ def _compact_ja(value: Decimal) -> str:
     return sign + _plain(magnitude)
 
 
+def _number(value: Decimal, unit: str, japanese: bool, compact: bool) -> str:
+    """The figure without its unit: ``120M``, ``1億2,000万``, ``1.5``."""
+    if is_yen(unit):
+        if japanese:
+            return _compact_ja(value) if compact else _plain(value, 0)
+        number = _compact_en(abs(value)) if compact else _plain(abs(value), 0)
+        return ("-" if value < 0 else "") + "¥" + number
+    return (_compact_ja(value) if japanese else _compact_en(value)) if compact else _plain(value)
+
+
+def _with_unit(number: str, unit: str, japanese: bool) -> str:
+    if is_yen(unit):
+        return number + "円" if japanese else number
+    if unit == "%":
+        return f"{number}%"
+    return f"{number} {unit}".strip()
+
+
 def format_quantity(value: Decimal | None, unit: str, language: str, *, compact: bool = False) -> str:
     """``¥120M`` / ``1億2,000万円``, ``20%``, ``50 appointments``; an em dash for no value."""
     if value is None:
         return "—"
-    value = Decimal(value)
     japanese = (language or "en").startswith("ja")
-    if is_yen(unit):
-        if japanese:
-            return (_compact_ja(value) if compact else _plain(value, 0)) + "円"
-        number = _compact_en(abs(value)) if compact else _plain(abs(value), 0)
-        return ("-" if value < 0 else "") + "¥" + number
-    number = (_compact_ja(value) if japanese else _compact_en(value)) if compact else _plain(value)
-    if unit == "%":
-        return f"{number}%"
-    return f"{number} {unit}".strip()
+    return _with_unit(_number(Decimal(value), unit, japanese, compact), unit, japanese)
+
+
+def format_range(low: Decimal | None, high: Decimal | None, unit: str, language: str, *, compact: bool = False) -> str:
+    """A range with its unit said once: ``1–3 seconds``, ``20–25%``, ``1〜3 時間``; ``¥1M–¥2M`` (the yen
+    sign belongs to each figure in English). An em dash for no range; a missing bound keeps its dash."""
+    if low is None and high is None:
+        return "—"
+    japanese = (language or "en").startswith("ja")
+    dash = "〜" if japanese else "–"
+    if low is None or high is None:
+        return f"{format_quantity(low, unit, language, compact=compact)} {dash} " + format_quantity(
+            high, unit, language, compact=compact
+        )
+    first, last = (_number(Decimal(v), unit, japanese, compact) for v in (low, high))
+    if not japanese and (first.startswith("-") or last.startswith("-")):
+        dash = " – "  # "-5 – -2 points": an unspaced dash would read as a minus sign
+    return _with_unit(f"{first}{dash}{last}", unit, japanese)

@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -39,7 +38,7 @@ from goals.forms import (
 )
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
 from goals.models import Kind, Node, Role, Status, TargetOverride
-from goals.periods import add_months, fiscal_year_bounds
+from goals.periods import add_months, fiscal_year_bounds, month_label
 from goals.units import format_quantity
 
 
@@ -173,6 +172,10 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _node_form_page(request, *, form, node, parent, kind, title, library_form=None):
+    # After a failed submit the panel shows the check of what was typed, as the live preview did.
+    panel = (
+        _smart_panel(request.membership, request.POST, node=node, parent=parent, kind=kind) if form.is_bound else None
+    )
     return render(
         request,
         "goals/node_form.html",
@@ -184,8 +187,27 @@ def _node_form_page(request, *, form, node, parent, kind, title, library_form=No
             "kind_label": Kind(kind).label,
             "title": title,
             "library_form": library_form,
+            "panel": panel,
         },
     )
+
+
+def _smart_panel(membership, data, *, node: Node | None, parent: Node | None, kind: str) -> dict:
+    """The SMART panel for what was typed: its report and what would block saving."""
+    form = NodeForm(data, instance=node, organisation=membership.organisation, kind=kind)
+    report, errors = None, {}
+    if form.is_valid():
+        report, errors = services.node_preview(
+            organisation=membership.organisation, parent=parent, node=node, kind=kind, data=form.data_for_service()
+        )
+    else:
+        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
+    labelled = [
+        (str(form.fields[name].label) if name in form.fields else "", message)
+        for name, messages in errors.items()
+        for message in messages
+    ]
+    return {"report": report, "preview_errors": labelled}
 
 
 def _library_initial(key: str, parent: Node) -> dict:
@@ -329,20 +351,11 @@ def node_smart_preview(request: HttpRequest) -> HttpResponse:
             raise Http404
         if request.POST.get("parent_id"):
             parent = selectors.node_get(membership, request.POST["parent_id"])
-    form = NodeForm(request.POST, instance=node, organisation=membership.organisation, kind=kind)
-    report, errors = None, {}
-    if form.is_valid():
-        report, errors = services.node_preview(
-            organisation=membership.organisation, parent=parent, node=node, kind=kind, data=form.data_for_service()
-        )
-    else:
-        errors = {k: [str(m) for m in v] for k, v in form.errors.items()}
-    labelled = [
-        (str(form.fields[name].label) if name in form.fields else "", message)
-        for name, messages in errors.items()
-        for message in messages
-    ]
-    return render(request, "goals/partials/smart_panel.html", {"report": report, "preview_errors": labelled})
+    return render(
+        request,
+        "goals/partials/smart_panel.html",
+        _smart_panel(membership, request.POST, node=node, parent=parent, kind=kind),
+    )
 
 
 @manager_required
@@ -738,7 +751,7 @@ def period_locks(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 done = _("%(month)s is locked.") if action == "lock" else _("%(month)s is open again.")
-                messages.success(request, done % {"month": date_format(month, "YEAR_MONTH_FORMAT")})
+                messages.success(request, done % {"month": month_label(month)})
                 return redirect("goals:period_locks")
     return render(
         request,

@@ -285,7 +285,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "kpitree API",
-    "DESCRIPTION": "KGI → KSF → KPI → sub-KPI trees, SMART checks and (later) actuals.",
+    "DESCRIPTION": "KGI → KSF → KPI → sub-KPI trees with SMART checks, actuals and their rollup: progress and "
+    "explanations per period.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import get_language
 
-from goals.units import format_quantity
+from goals.units import format_quantity, format_range
 
 register = template.Library()
 
@@ -72,3 +72,9 @@ def period_label(start, frequency: str) -> str:
     from goals.forms import period_label as label  # forms own the wording of periods
 
     return label(start, frequency) if start else ""
+
+
+@register.simple_tag
+def quantity_range(low, high, unit: str = "", compact: bool = False) -> str:
+    """A range with its unit once: "1–3 seconds" rather than "1 seconds – 3 seconds"."""
+    return format_range(low, high, unit, get_language() or "en", compact=compact)

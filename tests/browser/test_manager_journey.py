@@ -102,7 +102,7 @@ def test_manager_builds_a_tree(page, manager):
 
     # Move the KPI (with its sub-KPI) to the other KSF.
     page.get_by_role("link", name="Move 40 appointments a month").click()
-    page.get_by_label("New parent").select_option(label="— KSF: Keep customers longer")
+    page.get_by_label("New parent").select_option(label="KSF: Keep customers longer")
     page.get_by_role("button", name="Move").click()
     expect(page.locator(".messages")).to_contain_text("Moved")
     kpi = Node.objects.get(code="appointments")

@@ -132,7 +132,7 @@ def test_a_note_is_at_most_2000_characters(member, nodes):
 def test_a_locked_month_refuses_actuals(manager, member, nodes):
     actuals.period_lock(membership=manager.membership, month=OCTOBER, reason="Board pack sent", today=TODAY)
     errors = errors_of(member.membership, nodes["appointments"], 48, period=OCTOBER)
-    assert errors == {"period": ["2026-10 is locked; ask a manager to reopen it."]}
+    assert errors == {"period": ["October 2026 is locked; ask a manager to reopen it."]}
     save(member.membership, nodes["appointments"], 48)  # November is still open
 
 
@@ -195,7 +195,7 @@ def test_locking_october_leaves_the_quarter_open_until_december_is_locked(manage
     save(manager.membership, appointments, 150, period=OCTOBER, note="Noted.", today=in_january)
     actuals.period_lock(membership=manager.membership, month=DECEMBER, today=in_january)
     errors = errors_of(manager.membership, appointments, 160, period=OCTOBER, note="Noted.", today=in_january)
-    assert errors == {"period": ["2026-10 to 2026-12 are locked; ask a manager to reopen one of them."]}
+    assert errors == {"period": ["October 2026 to December 2026 are locked; ask a manager to reopen one of them."]}
 
 
 def test_a_week_is_locked_with_the_month_that_holds_its_thursday(manager, nodes):
@@ -206,7 +206,7 @@ def test_a_week_is_locked_with_the_month_that_holds_its_thursday(manager, nodes)
     save(manager.membership, appointments, 12, period=week, note="Noted.")
     actuals.period_lock(membership=manager.membership, month=OCTOBER, today=TODAY)
     errors = errors_of(manager.membership, appointments, 13, period=week, note="Noted.")
-    assert errors == {"period": ["2026-10 is locked; ask a manager to reopen it."]}
+    assert errors == {"period": ["October 2026 is locked; ask a manager to reopen it."]}
 
 
 def test_a_computed_node_refuses_actuals_with_the_reason(manager, nodes):
@@ -381,11 +381,11 @@ def test_reopening_needs_a_reason(manager):
             True,
             False,
             "",
-            {"month": ["2026-12 has not started yet; only past and current months can be locked."]},
+            {"month": ["December 2026 has not started yet; only past and current months can be locked."]},
         ),
         (NOVEMBER, True, False, "", {}),
-        (OCTOBER, True, True, "", {"month": ["2026-10 is already locked."]}),
-        (OCTOBER, False, False, "why", {"month": ["2026-10 is not locked."]}),
+        (OCTOBER, True, True, "", {"month": ["October 2026 is already locked."]}),
+        (OCTOBER, False, False, "why", {"month": ["October 2026 is not locked."]}),
         (date(2026, 10, 2), True, False, "", {"month": ["A month is given by its first day."]}),
     ],
 )

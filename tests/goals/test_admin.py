@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
+from goals import services
 from goals.admin import NodeAdminForm
 from goals.models import Node
 
@@ -39,3 +41,50 @@ def test_the_admin_form_accepts_the_node_unchanged(saas_tree):
     node = Node.objects.get(tree_id=saas_tree.tree_id, code="appointments")
 
     assert NodeAdminForm(data=admin_data(node), instance=node).is_valid()
+
+
+@pytest.fixture
+def admin_client_logged_in(client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "x"))
+    return client
+
+
+def test_the_admin_does_not_move_a_node_its_checks_cannot_see(admin_client_logged_in, saas_tree):
+    # A move has its own checks (goals.services.node_move); the admin edits a node where it is.
+    node = Node.objects.get(tree_id=saas_tree.tree_id, code="new_contracts")
+    url = reverse("admin:goals_node_change", args=[node.pk])
+
+    page = admin_client_logged_in.get(url).content.decode()
+
+    assert 'name="parent"' not in page
+    assert 'name="kind"' not in page
+    assert 'name="organisation"' not in page
+
+
+def test_the_admin_checks_an_edit_where_the_node_is(admin_client_logged_in, saas_tree):
+    services.node_update(
+        node=Node.objects.get(tree_id=saas_tree.tree_id, code="appointments"),
+        actor=None,
+        data={"unit": "leads", "value_source": "sum"},
+    )
+    node = Node.objects.get(tree_id=saas_tree.tree_id, code="leads_approached")
+    data = admin_data(node, unit="followers")
+    for name in ("organisation", "parent", "kind"):
+        del data[name]
+
+    response = admin_client_logged_in.post(reverse("admin:goals_node_change", args=[node.pk]), data)
+
+    assert response.status_code == 200
+    assert "Its parent adds up its children in leads, so this one must be in leads too." in response.content.decode()
+    node.refresh_from_db()
+    assert node.unit == "leads"
+
+
+def test_the_admin_deletes_no_node(admin_client_logged_in, saas_tree):
+    # Deleting goes through goals.services.node_delete (only an empty node, not one a formula names).
+    node = Node.objects.get(tree_id=saas_tree.tree_id, code="new_contracts")
+
+    response = admin_client_logged_in.post(reverse("admin:goals_node_delete", args=[node.pk]), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Node.objects.filter(pk=node.pk).exists()

@@ -674,6 +674,18 @@ def test_restore_under_an_archived_parent_is_400(manager_api, nodes):
     assert Node.objects.get(pk=nodes["webinars"].pk).is_archived
 
 
+def test_restore_that_would_put_the_parent_in_error_is_400_with_the_reason(manager_api, nodes):
+    # leads_approached (in leads) archived; its KPI then adds up its children in appointments.
+    manager_api.post(url(nodes["leads_approached"], "archive"))
+    assert manager_api.patch(url(nodes["appointments"]), {"value_source": "sum"}, format="json").status_code == 200
+
+    response = manager_api.post(url(nodes["leads_approached"], "restore"))
+
+    assert response.status_code == 400
+    assert "Its parent adds up its children in appointments" in str(response.json())
+    assert Node.objects.get(pk=nodes["leads_approached"].pk).is_archived
+
+
 def test_delete_an_empty_node(manager_api, nodes):
     leaf = nodes["webinars"]
     response = manager_api.delete(url(leaf))
@@ -1021,6 +1033,13 @@ def test_openapi_schema_lists_the_node_paths(manager_api):
     ):
         assert path in schema["paths"], path
     assert {"get", "put", "patch", "delete"} <= set(schema["paths"]["/api/v1/nodes/{id}/"])
+
+
+def test_openapi_schema_describes_the_api_as_it_is(manager_api):
+    info = yaml.safe_load(manager_api.get("/api/v1/schema/").content)["info"]
+
+    assert "(later)" not in info["description"]
+    assert "actuals" in info["description"] and "progress" in info["description"]
 
 
 def test_openapi_schema_describes_the_responses_as_sent(manager_api):

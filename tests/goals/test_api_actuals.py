@@ -231,7 +231,7 @@ def test_a_quarter_is_locked_when_all_its_months_are_in_one_entry_and_in_bulk(ma
     assert manager_api.post(MEASUREMENTS, row(tree["contracts"], APR, "6", "Noted."), format="json").status_code == 201
     for month in (MAY, JUN):
         PeriodLock.objects.create(organisation=organisation, month=month, reason="Closed.")
-    message = ["2026-04 to 2026-06 are locked; ask a manager to reopen one of them."]
+    message = ["April 2026 to June 2026 are locked; ask a manager to reopen one of them."]
     response = manager_api.post(MEASUREMENTS, row(tree["contracts"], APR, "7", "Noted."), format="json")
     assert (response.status_code, response.json()) == (400, {"period_start": message})
     response = manager_api.post(BULK, {"rows": [row(tree["contracts"], APR, "7", "Noted.")]}, format="json")

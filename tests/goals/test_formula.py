@@ -227,3 +227,23 @@ def test_evaluate_columns_marks_overflow_apart_from_division_by_zero_and_missing
     assert by_zero.tolist() == [False, False, True, False, False]
     assert overflow.tolist() == [True, False, False, False, True]
     assert result[1] == 0.0 and np.isnan(result[[0, 2, 3, 4]]).all()
+
+
+@pytest.mark.parametrize(
+    ("source", "ratio"),
+    [
+        ("sessions * cvr * aov", False),
+        ("revenue / 1000", False),
+        ("(a + b) / 2", False),
+        ("avg(a, b) * 12", False),
+        ("won / appts", True),
+        ("won / appts * 100", True),
+        ("100 - churned / customers * 100", True),
+        ("a / (b + 1)", True),
+        ("a / max(b, 1)", True),
+        ("a / abs(-2)", False),
+        ("min(a / b, 1)", True),
+    ],
+)
+def test_is_ratio(source, ratio):
+    assert formula.is_ratio(formula.parse(source)) is ratio

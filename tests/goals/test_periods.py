@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from goals.periods import (
     add_months,
     fiscal_year_bounds,
+    month_label,
     months_between,
     next_period_start,
     period_count,
     period_end,
+    period_label,
     period_start,
     period_starts,
     periods_back,
@@ -301,3 +304,25 @@ def test_window_errors(period, frequency, expected):
 
 def test_window_errors_without_a_window():
     assert window_errors(period=date(1990, 1, 1), frequency="daily", start=None, deadline=None) == []
+
+
+@pytest.mark.parametrize(
+    ("start", "frequency", "english", "japanese"),
+    [
+        (date(2026, 11, 1), "monthly", "November 2026", "2026年11月"),
+        (date(2026, 11, 16), "weekly", "Week of Nov. 16, 2026", "2026年11月16日 の週"),
+        (date(2026, 10, 1), "quarterly", "October 2026 – December 2026", "2026年10月〜2026年12月"),
+        (date(2026, 4, 1), "yearly", "Year from April 2026", "2026年4月 からの1年間"),
+        (date(2026, 11, 3), "daily", "Nov. 3, 2026", "2026年11月3日"),
+    ],
+)
+def test_period_label(start, frequency, english, japanese):
+    # One wording for a period everywhere: the actuals form, the lock page and their messages.
+    with translation.override("en"):
+        assert period_label(start, frequency) == english
+    with translation.override("ja"):
+        assert period_label(start, frequency) == japanese
+
+
+def test_a_month_reads_as_the_monthly_period():
+    assert month_label(date(2026, 11, 1)) == period_label(date(2026, 11, 1), "monthly")

@@ -930,3 +930,114 @@ def test_a_code_no_formula_could_name_is_refused(organisation, manager, second_t
         create(organisation, manager, "kpi", get(second_tree, "cost"), code=code)
 
     assert "formulas could not name it" in error.value.message_dict["code"][0]
+
+
+def _visitors_with_followers(organisation, manager, second_tree) -> tuple[Node, Node]:
+    """KSF "More visitors" in sessions with a KPI in sessions and one in followers (issue 9, §1.1)."""
+    visitors = create(organisation, manager, "ksf", second_tree, name="More visitors", code="visitors", unit="sessions")
+    create(organisation, manager, "kpi", visitors, name="12,000 sessions a month", code="sessions", unit="sessions")
+    followers = create(
+        organisation, manager, "kpi", visitors, name="8,000 followers a month", code="followers", unit="followers"
+    )
+    return visitors, followers
+
+
+def test_node_restore_refuses_a_child_its_parent_cannot_add_up(organisation, manager, second_tree):
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    services.node_archive(node=followers, actor=manager)
+    services.node_update(node=visitors, actor=manager, data={"value_source": "sum"})
+    before, records = snapshot(organisation), history_count()
+
+    with pytest.raises(ValidationError) as error:
+        services.node_restore(node=followers, actor=manager)
+
+    assert error.value.message_dict == {
+        NON_FIELD_ERRORS: [
+            "Its parent adds up its children in sessions, so this one must be in sessions too.",
+            "Restoring it would put More visitors in error: "
+            "Children in followers cannot be combined into sessions; use a formula instead.",
+        ]
+    }
+    assert snapshot(organisation) == before
+    assert history_count() == records
+
+
+def test_node_restore_refuses_a_child_whose_window_became_too_long(organisation, manager, second_tree):
+    # A daily KPI that takes its start from the KGI; the KGI's start moved back while it was archived.
+    daily = create(
+        organisation,
+        manager,
+        "kpi",
+        get(second_tree, "cost"),
+        code="tickets",
+        frequency="daily",
+        start_date=None,
+        deadline=date(2026, 12, 31),
+    )
+    services.node_archive(node=daily, actor=manager)
+    services.node_update(node=second_tree, actor=manager, data={"start_date": date(2020, 4, 1)})
+    before = snapshot(organisation)
+
+    with pytest.raises(ValidationError) as error:
+        services.node_restore(node=daily, actor=manager)
+
+    assert error.value.messages == [
+        "From 2020-04-01 to 2026-12-31 there are 2466 periods at this frequency; a node may have at most 1100. "
+        "Shorten the window or measure less often."
+    ]
+    assert snapshot(organisation) == before
+
+
+def test_node_restore_keeps_a_parent_s_existing_error_out_of_the_way(organisation, manager, second_tree):
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    services.node_archive(node=get(second_tree, "sessions"), actor=manager)
+
+    restored = services.node_restore(node=get(second_tree, "sessions"), actor=manager)
+
+    assert not restored.is_archived
+
+
+def test_a_tree_saved_before_the_restore_check_withholds_the_child_in_error(organisation, manager, second_tree):
+    # What the unchecked restore left behind (data saved before the check): followers under a KSF
+    # that sums sessions. The rule the engines are to follow: neither the KSF nor the KGI above it
+    # may use the figure; each reports no data with the reason.
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    services.node_archive(node=followers, actor=manager)
+    services.node_update(node=visitors, actor=manager, data={"value_source": "sum"})
+    Node.objects.filter(pk=followers.pk).update(is_archived=False, archived_at=None)
+    nodes = selectors.tree_nodes(second_tree)
+
+    withheld = smart.inputs_in_error(nodes, selectors.tree_smart_reports(nodes))
+
+    assert withheld == {
+        visitors.pk: (
+            "8,000 followers a month is in error: "
+            "Its parent adds up its children in sessions, so this one must be in sessions too.",
+        ),
+        second_tree.pk: (
+            "More visitors is in error: Children in followers cannot be combined into sessions; use a formula instead.",
+        ),
+    }
+
+
+def test_a_second_tree_from_a_template_gets_a_name_of_its_own(organisation, manager, saas_tree):
+    services.node_archive(node=saas_tree, actor=manager)  # archived trees keep their name too
+
+    second, third = (
+        services.tree_create_from_template(
+            organisation=organisation, actor=manager, template=SAAS_REVENUE_TREE, start_date=FY_START, deadline=FY_END
+        )
+        for _ in range(2)
+    )
+
+    assert second.name == f"{saas_tree.name} (2)"
+    assert third.name == f"{saas_tree.name} (3)"
+    # Only the tree's name: the nodes under it keep the template's names.
+    assert get(second, "new_business").name == get(saas_tree, "new_business").name
+
+
+def test_a_free_tree_name_stays_within_the_field(organisation, manager):
+    long_name = "x" * 200
+    create(organisation, manager, "kgi", None, name=long_name)
+
+    assert services._free_tree_name(organisation, long_name) == "x" * 196 + " (2)"

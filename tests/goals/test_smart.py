@@ -778,9 +778,8 @@ def test_report_letters_keep_the_worst_level_and_its_reasons():
         "Set a numeric target.",
         "Give the unit the number is counted in (JPY, %, appointments…).",
     )
-    assert letters["A"].level == PASS and letters["A"].reasons == (
-        "The target needs growth the baseline and history support.",
-    )
+    # No target: nothing about growth could be judged, and the reason says so.
+    assert letters["A"].level == PASS and letters["A"].reasons == ("Not judged yet: it has no target.",)
     assert letters["R"].level == WARNING
     assert letters["T"].level == ERROR and letters["T"].reasons == ("Set a deadline.",)
     assert report.level == ERROR
@@ -918,3 +917,121 @@ def test_summarise_tree_level(reports, kpi_types, expected):
     summary = smart.summarise_tree(_tree(*kpi_types), reports)
 
     assert summary.level == expected
+
+
+# --- a node in error does not feed its parent ------------------------------------------------
+
+
+def _error(message: str) -> smart.Finding:
+    return smart.Finding("M", ERROR, "M-unit-parent", message, "unit")
+
+
+def _warning(message: str) -> smart.Finding:
+    return smart.Finding("S", WARNING, "S-owner", message, "owner")
+
+
+TREE = [
+    SimpleNamespace(pk=1, parent_id=None, name="KGI"),
+    SimpleNamespace(pk=2, parent_id=1, name="More visitors"),
+    SimpleNamespace(pk=3, parent_id=2, name="Sessions"),
+    SimpleNamespace(pk=4, parent_id=2, name="Followers"),
+]
+
+
+@pytest.mark.parametrize(
+    ("findings", "expected"),
+    [
+        ({}, {}),
+        ({3: [_warning("Nobody owns it.")]}, {}),
+        ({4: [_error("Not in sessions.")]}, {2: ("Followers is in error: Not in sessions.",)}),
+        (
+            {2: [_error("Cannot combine followers.")], 4: [_error("Not in sessions.")]},
+            {
+                1: ("More visitors is in error: Cannot combine followers.",),
+                2: ("Followers is in error: Not in sessions.",),
+            },
+        ),
+        (
+            {3: [_error("One."), _error("Two.")]},
+            {2: ("Sessions is in error: One.", "Sessions is in error: Two.")},
+        ),
+        ({1: [_error("A root has no parent to withhold from.")]}, {}),
+    ],
+    ids=["none", "a warning feeds its parent", "a child in error", "the parent in error too", "two errors", "a root"],
+)
+def test_inputs_in_error(findings, expected):
+    reports = {node.pk: SmartReport(findings.get(node.pk, [])) for node in TREE}
+
+    assert smart.inputs_in_error(TREE, reports) == expected
+
+
+# --- M-rate-summed: only a rate is not added up over time ---------------------------------------
+
+REVENUE_CONTEXT = replace(KPI_CONTEXT, child_codes=frozenset({"sessions", "cvr", "aov", "won", "appts", "cost"}))
+
+
+@pytest.mark.parametrize(
+    ("unit", "formula", "time_aggregation", "warned"),
+    [
+        ("JPY", "sessions * cvr * aov", "sum", False),  # a flow: revenue per month, summed
+        ("JPY", "sessions * cvr / 100 * aov", "sum", False),  # a division by a constant is a scale
+        ("JPY", "(sessions + won) * aov", "sum", False),
+        ("JPY", "max(sessions, won) * aov", "sum", False),
+        ("%", "won / appts * 100", "sum", True),  # a close rate: three months of 20% are not 60%
+        ("ratio", "won / appts", "sum", True),  # a `/` at the top level
+        ("%", "100 - cost / sessions * 100", "sum", True),  # a division inside makes it a ratio
+        ("JPY", "aov * won / max(appts, 1)", "sum", True),  # divided by a function of a child
+        ("JPY", "won / appts", "average", False),  # a rate averaged over time is right
+        ("%", "sessions * cvr", "sum", True),  # a % unit summed over time
+        ("%", "sessions * cvr", "last", False),
+    ],
+)
+def test_m_rate_summed_warns_only_where_summing_is_wrong(unit, formula, time_aggregation, warned):
+    report = check(
+        GOOD_KPI,
+        REVENUE_CONTEXT,
+        unit=unit,
+        value_source="formula",
+        formula=formula,
+        time_aggregation=time_aggregation,
+        baseline_value=None,
+    )
+
+    assert (("M-rate-summed", WARNING, "time_aggregation") in problems(report)) is warned
+
+
+@pytest.mark.parametrize(
+    ("unit", "time_aggregation", "warned"),
+    [("%", "sum", True), ("％", "sum", True), ("%", "average", False), ("appointments", "sum", False)],
+)
+def test_m_rate_summed_on_a_hand_entered_number(unit, time_aggregation, warned):
+    report = check(unit=unit, time_aggregation=time_aggregation)
+
+    assert (("M-rate-summed", WARNING, "time_aggregation") in problems(report)) is warned
+
+
+def test_m_rate_summed_says_nothing_about_a_formula_that_does_not_parse():
+    report = check(GOOD_KPI, REVENUE_CONTEXT, value_source="formula", formula="won /")
+
+    assert {rule for rule, _level, _field in problems(report)} == {"M-formula"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({}, "The target needs growth the baseline and history support."),
+        ({"target_value": None}, "Not judged yet: it has no target."),
+        ({"baseline_value": None}, "Not judged yet: it has no baseline to compare the target with."),
+        (
+            {"direction": "decrease", "baseline_value": D("50"), "target_value": D("40")},
+            "The target needs a reduction the baseline and history support.",
+        ),
+        (
+            {"direction": "maintain", "target_value": None, "target_min": D("1"), "target_max": D("3")},
+            "A range to stay within: there is no growth to judge.",
+        ),
+    ],
+    ids=["growth", "no target", "no baseline", "a reduction", "a range"],
+)
+def test_the_achievable_pass_says_only_what_was_judged(changes, reason):
+    assert check(**changes).letter("A").reasons == (reason,)

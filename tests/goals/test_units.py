@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from goals.units import format_quantity, is_yen
+from goals.units import format_quantity, format_range, is_yen
 
 D = Decimal
 
@@ -139,3 +139,23 @@ def test_no_value_is_a_dash(unit, language, compact):
 )
 def test_is_yen(unit, expected):
     assert is_yen(unit) is expected
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "unit", "language", "compact", "expected"),
+    [
+        (D("1"), D("3"), "seconds", "en", False, "1–3 seconds"),
+        (D("1"), D("4"), "hours", "en", False, "1–4 hours"),
+        (D("1.5"), D("3.25"), "seconds", "en", False, "1.5–3.25 seconds"),
+        (D("20"), D("25"), "%", "en", False, "20–25%"),
+        (D("1000000"), D("2500000"), "JPY", "en", True, "¥1M–¥2.5M"),
+        (D("1000"), D("2000"), "", "en", False, "1,000–2,000"),
+        (D("-5"), D("-2"), "points", "en", False, "-5 – -2 points"),
+        (D("1"), D("3"), "seconds", "ja", False, "1〜3 seconds"),
+        (D("10000000"), D("20000000"), "JPY", "ja", True, "1,000万〜2,000万円"),
+        (None, D("3"), "seconds", "en", False, "— – 3 seconds"),
+        (None, None, "seconds", "en", False, "—"),
+    ],
+)
+def test_format_range_says_the_unit_once(low, high, unit, language, compact, expected):
+    assert format_range(low, high, unit, language, compact=compact) == expected

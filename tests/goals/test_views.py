@@ -444,6 +444,18 @@ def test_restore_under_an_archived_parent_is_refused(manager_client, manager, no
     assert Node.objects.get(pk=nodes["webinars"].pk).is_archived
 
 
+def test_restore_that_would_put_the_parent_in_error_says_why(manager_client, manager, nodes):
+    services.node_archive(node=nodes["leads_approached"], actor=manager)
+    services.node_update(node=nodes["appointments"], actor=manager, data={"value_source": "sum"})
+
+    response = manager_client.post(f"/nodes/{nodes['leads_approached'].pk}/restore/", follow=True)
+
+    html = response.content.decode()
+    assert "Restored" not in html
+    assert "Its parent adds up its children in appointments, so this one must be in appointments too." in html
+    assert Node.objects.get(pk=nodes["leads_approached"].pk).is_archived
+
+
 def test_delete_an_empty_node(manager_client, saas_tree, nodes):
     leaf = nodes["webinars"]
     assert manager_client.get(f"/nodes/{leaf.pk}/delete/").status_code == 200
@@ -546,3 +558,117 @@ def test_a_failed_rollup_is_shown_to_managers_with_its_reason(manager, executive
         assert "RuntimeError: the disk is full" in signed_in(manager).get(page).content.decode(), page
         assert "RuntimeError" not in signed_in(executive).get(page).content.decode(), page
     assert "RuntimeError" not in signed_in(member).get(f"/nodes/{nodes['appointments'].pk}/").content.decode()
+
+
+# --- issue 9 §1.7: the smaller ones ---------------------------------------------------------------
+
+
+def test_the_archived_tag_has_one_full_stop(manager_client, manager, nodes):
+    node = services.node_archive(node=nodes["webinars"], actor=manager)
+    # 14:59 in Tokyo reads "2:59 p.m." in English: the date-time brings its own full stop.
+    Node.objects.filter(pk=node.pk).update(archived_at=timezone.make_aware(timezone.datetime(2026, 12, 1, 14, 59)))
+
+    html = manager_client.get(f"/nodes/{node.pk}/").content.decode()
+
+    assert "Archived on Dec. 1, 2026, 2:59 p.m.<" in html
+
+
+def test_archiving_a_leaf_says_so_without_counting_nodes_under_it(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['webinars'].pk}/archive/").content.decode()
+
+    assert "It disappears from the tree and dashboards." in html
+    assert "0 nodes" not in html
+
+
+def test_archiving_a_node_with_one_node_under_it(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/archive/").content.decode()
+
+    assert "It and 1 node under it disappear" in html
+
+
+def test_a_range_says_its_unit_once(manager_client, manager, saas_tree, nodes):
+    kpi = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="kpi",
+        parent=nodes["upsell"],
+        data={
+            "name": "Page load 1–3 seconds each month",
+            "code": "page_load",
+            "unit": "seconds",
+            "direction": "maintain",
+            "target_min": Decimal("1"),
+            "target_max": Decimal("3"),
+            "start_date": date(2026, 4, 1),
+            "deadline": date(2027, 3, 31),
+            "rationale": "Fast pages keep customers.",
+        },
+    )
+
+    for url in (f"/nodes/{kpi.pk}/", f"/trees/{saas_tree.pk}/"):
+        html = manager_client.get(url).content.decode()
+        assert "1–3 seconds" in html, url
+        assert "1 seconds" not in html, url
+
+
+def test_the_edit_form_shows_numbers_as_entered(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/edit/").content.decode()
+
+    assert re.search(r'name="target_value" value="50"', html), "the target as entered"
+    assert re.search(r'name="weight" value="2"', html), "the weight as entered"
+    assert ".0000" not in html and '2.000"' not in html
+
+
+def test_the_restate_form_shows_numbers_as_entered(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/targets/").content.decode()
+
+    assert 'name="restate-target_value" value="50"' in html
+    assert ".0000" not in html
+
+
+def test_a_failed_submit_shows_the_smart_check_of_what_was_typed(manager_client, nodes):
+    # No deadline: saving is blocked, and the panel says why instead of going blank.
+    data = {**KPI_FORM, "deadline": "", "kind": "kpi", "parent_id": nodes["upsell"].pk}
+
+    response = manager_client.post(f"/nodes/{nodes['upsell'].pk}/add/", data)
+
+    assert response.status_code == 200
+    panel = response.content.decode().split('id="smart-preview"', 1)[1]
+    assert "Saving is blocked until these are fixed:" in panel
+    assert "Set a deadline." in panel
+    assert 'class="smart-report"' in panel
+
+
+def test_move_groups_the_parents_by_tree(manager_client, manager, saas_tree, nodes):
+    other = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="kgi",
+        parent=None,
+        data={
+            "name": "Operating profit ¥30M by March 2027",
+            "code": "profit",
+            "unit": "JPY",
+            "baseline_value": Decimal("25000000"),
+            "target_value": Decimal("30000000"),
+            "start_date": date(2026, 4, 1),
+            "deadline": date(2027, 3, 31),
+        },
+    )
+    cost = services.node_create(
+        organisation=saas_tree.organisation,
+        actor=manager,
+        kind="ksf",
+        parent=other,
+        data={"name": "Cut the cost of serving customers", "code": "cost", "rationale": "Lower cost lifts profit."},
+    )
+
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/move/").content.decode()
+
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', html, re.S)
+    assert [label for label, _options in groups] == [
+        f"Tree “{saas_tree.name}”",
+        "Tree “Operating profit ¥30M by March 2027”",
+    ]
+    assert f'<option value="{nodes["upsell"].pk}">' in groups[0][1]
+    assert f'<option value="{cost.pk}">KSF: Cut the cost of serving customers</option>' in groups[1][1]
