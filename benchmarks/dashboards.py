@@ -144,11 +144,11 @@ def _measure(*, nodes: int, small_nodes: int, periods: int, requests: int, seed:
     from django.test import Client
     from django.utils import timezone
 
-    from dashboards import executive
+    from dashboards.pages import executive
     from dashboards.windows import window_from_params
     from goals import services
+    from goals.dev.trees import tree_generate
     from goals.models import Membership, Organisation, Role
-    from goals.synthetic import tree_generate
 
     stamp = f"{time.time_ns()}"
     today = timezone.localdate()

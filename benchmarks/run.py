@@ -3,7 +3,7 @@
 On SQLite (a fresh temporary file) and, when DATABASE_URL points at PostgreSQL, on a scratch
 database beside it (``<name>_bench``, created and dropped here), each in its own process:
 
-- generate a synthetic tree (``goals.synthetic``, default 10,000 nodes × 60 monthly periods);
+- generate a synthetic tree (``goals.dev.trees``, default 10,000 nodes × 60 monthly periods);
 - the floor: a bare ``SELECT node_id, period_start, SUM(value) … GROUP BY`` over its actuals;
 - the full rebuild: ``goals.services.tree_rollup`` (first run inserting, then re-runs upserting);
 - the SQL statements of a rebuild at two tree sizes (they must not grow with the node count);
@@ -82,8 +82,9 @@ def _rebuild_parts(root_id: int) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
-    from goals import rollup_columns, selectors, services
+    from goals import selectors, services
     from goals.models import Node
+    from goals.rollup import columns
 
     root = Node.objects.select_related("organisation").get(pk=root_id)
     parts = {}
@@ -92,7 +93,7 @@ def _rebuild_parts(root_id: int) -> dict:
         engine, nodes = selectors.tree_engine(root)
         parts["load"] = time.perf_counter() - began
         began = time.perf_counter()
-        documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
+        documents = columns.tree_documents(engine, [n.pk for n in nodes])
         parts["compute"] = time.perf_counter() - began
     began = time.perf_counter()
     with transaction.atomic():
@@ -226,8 +227,8 @@ def measure(args) -> dict:
     from django.db import connection
 
     from goals import services
+    from goals.dev.trees import tree_generate
     from goals.models import Node, Organisation
-    from goals.synthetic import tree_generate
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -449,7 +450,7 @@ def report(results: list[dict], machine: dict, today: date) -> str:
         "",
         "## How the rebuild works now, and what is left",
         "",
-        "- `goals/rollup_columns.py` computes every node's stored document at once when the tree's nodes share",
+        "- `goals/columns.py` computes every node's stored document at once when the tree's nodes share",
         "  one period grid (the synthetic tree does; so does any tree built for one fiscal year with one",
         "  frequency): each grid — the node's periods, fiscal quarters, fiscal years — is a numpy matrix of nodes",
         "  × windows, filled level by level from the leaves up; children are added one after another in tree",

@@ -24,7 +24,7 @@ from goals import selectors as goals_selectors
 from goals import smart
 from goals.models import Kind, Measurement, Node, RollupSeries, RollupState, ValueSource
 from goals.periods import add_months, period_end, period_start, period_starts
-from goals.rollup import MAX_SCORE
+from goals.rollup.engine import MAX_SCORE
 
 NO_DATA = "no_data"
 # The stored document's key for each window it keeps; a month is one of the node's own periods.

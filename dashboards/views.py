@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from dashboards import executive, figures, monthly
+from dashboards import figures
 from dashboards import selectors as dashboard_selectors
 from dashboards.figures import sparkline
+from dashboards.pages import executive, monthly
 from dashboards.windows import MONTH, month_window, window_from_params
 from goals import selectors
 from goals.access import actuals_required, membership_required

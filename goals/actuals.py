@@ -19,9 +19,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import rollup, rollup_jobs
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
 from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
+from goals.rollup import jobs
+from goals.rollup.engine import OFF_TRACK, judge
 from goals.services import _lock_organisation
 from goals.targets import Target
 
@@ -97,8 +98,8 @@ def off_track(node: Node, value: Decimal, target: Target | float | None) -> bool
         return False
     if not isinstance(target, Target):
         target = Target(value=float(target))
-    _, _, status, _ = rollup.judge(selectors.rollup_spec(node), float(value), target)
-    return status == rollup.OFF_TRACK
+    _, _, status, _ = judge(selectors.rollup_spec(node), float(value), target)
+    return status == OFF_TRACK
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def measurements_upsert_bulk(
     saved = [_save(entry, membership.user) for entry in entries]
     for tree_id in sorted({e.node.tree_id for e in entries}):
         changed = [e.node.pk for e in entries if e.node.tree_id == tree_id]
-        rollup_jobs.request_rollup(tree_id=tree_id, node_ids=changed)
+        jobs.request_rollup(tree_id=tree_id, node_ids=changed)
     return saved
 
 

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from goals import rollup, smart, targets
+from goals import smart, targets
 from goals.models import (
     Kind,
     Measurement,
@@ -40,6 +40,7 @@ from goals.periods import (
     window_errors,
     window_fits,
 )
+from goals.rollup.engine import Assessment, NodeSpec, TreeRollup
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -413,11 +414,11 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
     return out
 
 
-def rollup_spec(node: Node) -> rollup.NodeSpec:
+def rollup_spec(node: Node) -> NodeSpec:
     def number(value):
         return None if value is None else float(value)
 
-    return rollup.NodeSpec(
+    return NodeSpec(
         id=node.pk,
         parent_id=node.parent_id,
         code=node.code,
@@ -479,7 +480,7 @@ def _as_read_by_django(value: float) -> float:
     return float(_SQLITE_DECIMAL.create_decimal_from_float(value).quantize(_FOUR_PLACES))
 
 
-def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
+def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, list[Node]]:
     """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
     nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
     ids = [n.pk for n in nodes]
@@ -489,7 +490,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
         "node_id", "period_start", "value"
     ):
         overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in nodes],
         points,
         as_of=as_of or timezone.localdate(),
@@ -499,7 +500,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
     return engine, nodes
 
 
-def node_engine(node: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
+def node_engine(node: Node, *, as_of: date | None = None) -> tuple[TreeRollup, list[Node]]:
     """The rollup engine loaded with what one node's figures depend on: its active subtree (its
     value and status come from there) and its ancestors (a KSF follows its KGI's window).
 
@@ -518,7 +519,7 @@ def node_engine(node: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
     overrides: dict[int, dict[date, float]] = defaultdict(dict)
     for node_id, period, value in TargetOverride.objects.filter(below).values_list("node_id", "period_start", "value"):
         overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in nodes],
         points,
         as_of=as_of or timezone.localdate(),
@@ -530,7 +531,7 @@ def node_engine(node: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRo
 
 def tree_engine_around(
     root: Node, node_ids: Sequence[int], *, as_of: date
-) -> tuple[rollup.TreeRollup, list[int], set[int], dict[int, dict]] | None:
+) -> tuple[TreeRollup, list[int], set[int], dict[int, dict]] | None:
     """What recomputing only ``node_ids`` and their ancestors needs, or None if it cannot be done.
 
     The engine is loaded with those nodes (their actuals and overrides) and their ancestors'
@@ -564,7 +565,7 @@ def tree_engine_around(
         "node_id", "period_start", "value"
     ):
         overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in nodes],
         points,
         as_of=as_of,
@@ -613,7 +614,7 @@ def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[
         "node_id", "period_start", "value"
     ):
         overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in nodes.values()],
         {},
         as_of=timezone.localdate(),
@@ -678,7 +679,7 @@ def reason_text(reason: dict) -> str:
         return str(template)
 
 
-def _assessment_row(start: date, a: rollup.Assessment) -> dict:
+def _assessment_row(start: date, a: Assessment) -> dict:
     return {
         "period_start": start,
         "actual": a.actual,
@@ -795,7 +796,7 @@ def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict
 
 def tree_engine_periods(node: Node) -> list[date]:
     """The starts of the node's periods over its window (a KSF's window is its ancestors')."""
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
         as_of=timezone.localdate(),
@@ -807,7 +808,7 @@ def tree_engine_periods(node: Node) -> list[date]:
 def node_target_plan(node: Node) -> list[dict]:
     """Each period's default (phased) target, its override if any, and the one in force."""
     overrides = {o.period_start: o for o in TargetOverride.objects.filter(node=node)}
-    engine = rollup.TreeRollup(
+    engine = TreeRollup(
         [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
         as_of=timezone.localdate(),

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import library, rollup_columns, rollup_jobs, selectors, smart
+from goals import library, selectors, smart
 from goals.models import (
     Kind,
     Measurement,
@@ -35,6 +35,7 @@ from goals.models import (
     RollupState,
     TargetOverride,
 )
+from goals.rollup import columns, jobs
 
 # Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
 EDITABLE_FIELDS = (
@@ -222,7 +223,7 @@ def node_create(
     node._change_reason = "created"
     node.save()
     _set_reporters(node, data)
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -245,7 +246,7 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
     node.save()
     _set_reporters(node, data)
     # A definition or target change can change every figure above it: rebuild the tree.
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -332,7 +333,7 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         node.move_to(target, "last-child")
     moved = Node.objects.get(pk=node.pk)
     for tree_id in {old_tree_id, moved.tree_id}:
-        rollup_jobs.request_rollup(tree_id=tree_id)
+        jobs.request_rollup(tree_id=tree_id)
     return moved
 
 
@@ -353,7 +354,7 @@ def node_archive(*, node: Node, actor) -> Node:
         each._change_reason = "archived"
         each.save()
     node.refresh_from_db()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -370,7 +371,7 @@ def node_restore(*, node: Node, actor) -> Node:
         each._change_reason = "restored"
         each.save()
     node.refresh_from_db()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -395,7 +396,7 @@ def node_delete(*, node: Node, actor) -> None:
     node._change_reason = "deleted"
     tree_id = node.tree_id
     node.delete()
-    rollup_jobs.request_rollup(tree_id=tree_id)
+    jobs.request_rollup(tree_id=tree_id)
 
 
 @transaction.atomic
@@ -499,7 +500,7 @@ def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) 
             documents = _documents_around(root, changed, as_of=as_of)
         if documents is None:
             engine, nodes = selectors.tree_engine(root, as_of=as_of)
-            documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
+            documents = columns.tree_documents(engine, [n.pk for n in nodes])
         computed_at = timezone.now()
     with transaction.atomic():
         _series_upsert(documents, computed_at)
@@ -518,7 +519,7 @@ FAILURE_MAX_LENGTH = 500
 
 def tree_rollup_failed(*, root_id: int, error: Exception) -> None:
     """Record that a run of the tree's rollup raised: when and why (shown to managers). The tree
-    stays stale; the next request enqueues a run again (goals.rollup_jobs.request_rollup)."""
+    stays stale; the next request enqueues a run again (goals.jobs.request_rollup)."""
     reason = f"{type(error).__name__}: {error}"[:FAILURE_MAX_LENGTH]
     RollupState.objects.filter(root_id=root_id).update(failed_at=timezone.now(), failure=reason)
 
@@ -530,7 +531,7 @@ def _documents_around(root: Node, node_ids: set[int], *, as_of: date) -> list[tu
     if loaded is None:
         return None
     engine, ids, recompute, stored = loaded
-    columnar = rollup_columns.ColumnarRollup(engine, ids)
+    columnar = columns.ColumnarRollup(engine, ids)
     if not columnar.applies() or not columnar.aligned(stored.values()):
         return None
     return columnar.documents(only=recompute, stored=stored)
@@ -563,7 +564,7 @@ def target_override_set(*, node: Node, actor, period: date, value, reason: str) 
     override._history_user = actor
     override._change_reason = reason
     override.save()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return override
 
 
@@ -578,7 +579,7 @@ def target_override_clear(*, node: Node, actor, period: date, reason: str) -> No
     override._history_user = actor
     override._change_reason = reason
     override.delete()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
 
 
 def target_restate(*, node: Node, actor, data: Mapping[str, Any], reason: str) -> Node:
@@ -610,5 +611,5 @@ def organisation_update(*, organisation: Organisation, data: Mapping[str, Any]) 
     organisation.save(update_fields=list(data))
     if organisation.fiscal_year_start_month != old_month:
         for tree_id in Node.objects.filter(organisation=organisation, level=0).values_list("tree_id", flat=True):
-            rollup_jobs.request_rollup(tree_id=tree_id)
+            jobs.request_rollup(tree_id=tree_id)
     return organisation

@@ -10,8 +10,9 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from goals import rollup_jobs, services
+from goals import services
 from goals.models import RollupState
+from goals.rollup import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def rollup_tree(root_id: int) -> None:
         return
     if again:
         # Requests arrived while this run was computing: run once more to cover them.
-        rollup_jobs.enqueue(root_id)
+        jobs.enqueue(root_id)
 
 
 def _record_failure(root_id: int, error: Exception) -> None:
@@ -68,11 +69,11 @@ def sweep_stale_trees() -> int:
     """Beat: re-enqueue every tree still marked stale (e.g. after the broker was down)."""
     stale = list(RollupState.objects.filter(stale_since__isnull=False).values_list("root_id", flat=True))
     for root_id in stale:
-        rollup_jobs.enqueue(root_id)
+        jobs.enqueue(root_id)
     return len(stale)
 
 
 @shared_task
 def refresh_outdated_trees() -> int:
     """Beat: recompute trees whose stored figures are of an earlier day."""
-    return rollup_jobs.request_outdated(today=timezone.localdate())
+    return jobs.request_outdated(today=timezone.localdate())

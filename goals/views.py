@@ -16,9 +16,9 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards import node_page
 from dashboards import selectors as dashboard_selectors
 from dashboards.figures import Sparkline, sparkline
+from dashboards.pages import node as node_page
 from dashboards.windows import window_from_params
 from goals import actuals, selectors, services, smart
 from goals.access import actuals_required, manager_required, membership_required, node_attainment_visible

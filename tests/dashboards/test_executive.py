@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from dashboards.windows import window_from_params
 from goals import services
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Membership, Node, Organisation, Role, RollupSeries
-from goals.synthetic import tree_generate
 
 TODAY = date(2026, 11, 22)
 FYTD = {"period": "fytd", "month": "2026-11"}

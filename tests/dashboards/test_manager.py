@@ -13,9 +13,9 @@ from django.db.models import F
 from dashboards import selectors as board
 from dashboards.windows import month_window
 from goals import services
+from goals.dev.trees import tree_generate
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Membership, Node
-from goals.synthetic import tree_generate
 from tests.dashboards.small_tree import (
     MAY,
     MAY_WINDOW,

@@ -11,9 +11,9 @@ import pytest
 
 from dashboards import selectors as board
 from goals import services
+from goals.dev.trees import tree_generate
 from goals.models import Membership, Node, Organisation, Role
-from goals.rollup import MAX_SCORE
-from goals.synthetic import tree_generate
+from goals.rollup.engine import MAX_SCORE
 from tests.dashboards.small_tree import (
     ACTUALS,
     APR,

@@ -9,8 +9,8 @@ from django.db.models import F
 from django.test import Client
 
 from goals import services
+from goals.dev.trees import tree_generate
 from goals.models import Membership, Node, Organisation, Role, RollupSeries, RollupState
-from goals.synthetic import tree_generate
 from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, enter_actuals, freeze_today
 
 

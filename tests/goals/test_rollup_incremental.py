@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from goals import selectors, services
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupChange, RollupSeries, RollupState
-from goals.synthetic import tree_generate
 
 TODAY = date(2026, 11, 20)
 
@@ -107,7 +107,7 @@ def test_an_incremental_run_takes_the_same_statements_whatever_the_tree_size(org
 
 
 def test_trees_computed_on_an_earlier_day_are_asked_for_again(organisation, saas_tree, other_tree):
-    from goals import rollup_jobs
+    from goals.rollup import jobs
 
     services.tree_rollup(root_id=saas_tree.pk)
     services.tree_rollup(root_id=other_tree.pk)
@@ -115,7 +115,7 @@ def test_trees_computed_on_an_earlier_day_are_asked_for_again(organisation, saas
     yesterday = timezone.now() - timedelta(days=1)
     RollupState.objects.filter(root=saas_tree).update(computed_at=yesterday)
 
-    assert rollup_jobs.request_outdated(today=timezone.localdate()) == 1
+    assert jobs.request_outdated(today=timezone.localdate()) == 1
     assert RollupState.objects.get(root=saas_tree).stale_since is not None
     assert RollupState.objects.get(root=other_tree).stale_since is None
     assert list(RollupChange.objects.values_list("root_id", "node_id")) == [(saas_tree.pk, None)]

@@ -1,4 +1,4 @@
-"""A failed rollup never leaves a tree stale for good (goals/rollup_jobs.py, goals/tasks.py).
+"""A failed rollup never leaves a tree stale for good (goals/jobs.py, goals/tasks.py).
 
 A run that raises is recorded on the tree (when and why, for managers); the next save enqueues a
 run again instead of taking the failed one for a pending one; the beat sweep re-enqueues it too;
@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from goals import rollup_jobs, selectors, services, tasks
+from goals import selectors, services, tasks
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.models import Node, RollupSeries, RollupState
+from goals.rollup import jobs
 from kpitree.celery import app
 
 TODAY = date(2026, 5, 20)
@@ -24,7 +25,7 @@ TODAY = date(2026, 5, 20)
 def enqueued(monkeypatch) -> list[int]:
     """The trees whose rollup was sent to the broker (nothing runs)."""
     sent: list[int] = []
-    monkeypatch.setattr(rollup_jobs, "enqueue", lambda root_id: sent.append(root_id) or True)
+    monkeypatch.setattr(jobs, "enqueue", lambda root_id: sent.append(root_id) or True)
     return sent
 
 

@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from goals import rollup_jobs, selectors, services
+from goals import selectors, services
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.models import Node, RollupSeries, RollupState
+from goals.rollup import jobs
 
 TODAY = date(2026, 5, 20)
 APR, MAY = date(2026, 4, 1), date(2026, 5, 1)
@@ -123,7 +124,7 @@ def _during_the_run(monkeypatch, action):
 
 
 def test_a_request_during_the_run_keeps_the_tree_stale(monkeypatch, saas_tree, actuals):
-    _during_the_run(monkeypatch, lambda root: rollup_jobs.request_rollup(tree_id=root.tree_id))
+    _during_the_run(monkeypatch, lambda root: jobs.request_rollup(tree_id=root.tree_id))
 
     assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is True  # run again
     assert state_of(saas_tree).stale_since is not None

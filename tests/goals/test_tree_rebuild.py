@@ -15,11 +15,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from goals import rollup, selectors, services
+from goals import selectors, services
 from goals import targets as schedules
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
 from goals.periods import add_months, period_end, period_starts
-from goals.synthetic import tree_generate
+from goals.rollup.engine import NodeSpec, TreeRollup
 
 TODAY = date(2026, 11, 20)
 
@@ -74,7 +75,7 @@ def test_actuals_are_read_as_the_decimal_field_reads_them(saas_tree, value):
     assert selectors._tree_actuals(saas_tree.tree_id)[node.pk] == {date(2026, 4, 1): through_the_orm}
 
 
-def _brute_force(engine: rollup.TreeRollup, spec: rollup.NodeSpec, points: dict, first: date, last: date):
+def _brute_force(engine: TreeRollup, spec: NodeSpec, points: dict, first: date, last: date):
     """The windows as they were computed before they were cached and bisected."""
     inside = sorted((d, v) for d, v in points.items() if first <= d <= last)
     plan = [(start, target) for start, target in sorted(engine.schedule(spec).items()) if first <= start <= last]
@@ -92,7 +93,7 @@ def test_windows_cut_by_bisection_are_the_windows_filtered_one_by_one(frequency)
         date(2026, 5, 17): 7.5,
         date(2027, 6, 1): 3.0,
     }
-    spec = rollup.NodeSpec(
+    spec = NodeSpec(
         id=1,
         parent_id=None,
         code="n",
@@ -104,7 +105,7 @@ def test_windows_cut_by_bisection_are_the_windows_filtered_one_by_one(frequency)
         deadline=deadline,
         time_aggregation="average",
     )
-    engine = rollup.TreeRollup([spec], {1: points}, as_of=date(2026, 10, 10), fiscal_start_month=4)
+    engine = TreeRollup([spec], {1: points}, as_of=date(2026, 10, 10), fiscal_start_month=4)
     windows = [(d, period_end(d, frequency)) for d in days] + [
         (date(2026, 1, 1), date(2026, 4, 30)),
         (date(2026, 4, 1), date(2026, 9, 30)),

@@ -19,8 +19,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from goals import rollup_jobs, selectors, services, smart
+from goals import selectors, services, smart
 from goals.models import Measurement, Node
+from goals.rollup import jobs
 from goals.views import ACTUALS_PAGE_SIZE
 from tests.conftest import FY_END, FY_START
 
@@ -85,7 +86,7 @@ def wide(organisation, manager, monkeypatch) -> WideTree:
     # As with a worker: a save only marks the tree stale and enqueues its rollup (here: nothing),
     # so what is measured is the request, not the rollup (a full rebuild, which grows with the
     # tree; grow_to runs it).
-    monkeypatch.setattr(rollup_jobs, "enqueue", lambda root_id: True)
+    monkeypatch.setattr(jobs, "enqueue", lambda root_id: True)
     return WideTree(organisation, manager)
 
 

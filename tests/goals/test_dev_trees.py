@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from goals import services
+from goals.dev.trees import fanouts, plan_tree, tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
-from goals.synthetic import fanouts, plan_tree, tree_generate
 
 TODAY = date(2026, 11, 20)
 

@@ -15,8 +15,8 @@ from datetime import date, datetime
 from django.utils.translation import gettext
 
 from dashboards import figures
-from dashboards.executive import explanation, numbers_text
-from dashboards.node_page import NodeChart, chart_label, node_chart
+from dashboards.pages.executive import explanation, numbers_text
+from dashboards.pages.node import NodeChart, chart_label, node_chart
 from dashboards.selectors import (
     EMPTY,
     ActualNote,

@@ -30,7 +30,7 @@ import orjson
 
 from goals import formula as formulas
 from goals.periods import period_end, period_start
-from goals.rollup import MAX_SCORE, NodeSpec, TreeRollup
+from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup
 
 logger = logging.getLogger(__name__)
 
