@@ -101,7 +101,7 @@ def _statements(client, path: str) -> int:
 
 def _live_window_figures(roots, window):
     """The baseline's replacement for the stored figures: every node assessed now by the engine."""
-    from dashboards.selectors import engine_figures
+    from dashboards.stored import engine_figures
     from goals.models import Node
 
     out = {}

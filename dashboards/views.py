@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from dashboards import figures
-from dashboards import selectors as dashboard_selectors
 from dashboards.figures import sparkline
 from dashboards.pages import executive, monthly
+from dashboards.pages import manager as manager_page
+from dashboards.pages import member as member_page
 from dashboards.windows import MONTH, month_window, window_from_params
 from goals import selectors
 from goals.access import actuals_required, membership_required
@@ -76,14 +77,14 @@ def _window(request: HttpRequest, *, default: str = "month"):
     )
 
 
-def _trees_in_scope(request: HttpRequest) -> dashboard_selectors.ManagerTrees:
+def _trees_in_scope(request: HttpRequest) -> manager_page.ManagerTrees:
     """The trees a manager looks at: ``trees=<root id>`` (404 for another organisation's), all of
     them, or theirs — those where they own a node; by default theirs if they own any."""
     choice = request.GET.get("trees", "")
     root = None
     if choice and choice not in TREE_SCOPES:
         root = selectors.node_get(request.membership, choice)
-    return dashboard_selectors.manager_trees(
+    return manager_page.manager_trees(
         request.membership,
         user_id=request.user.pk,
         tree_id=root.tree_id if root is not None else None,
@@ -102,7 +103,7 @@ def manager_home(request: HttpRequest) -> HttpResponse:
     chosen = _trees_in_scope(request)
     trees, scope = chosen.trees, chosen.scope
     nodes = [node for tree in trees for node in tree.nodes]
-    board = dashboard_selectors.manager_dashboard(
+    board = manager_page.manager_dashboard(
         membership, [tree.root for tree in trees], nodes, window=window, today=timezone.localdate()
     )
     open_findings = [
@@ -153,7 +154,7 @@ def member_home(request: HttpRequest) -> HttpResponse:
     membership = request.membership
     window, window_errors = _window(request)
     show_team = membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment
-    board = dashboard_selectors.member_dashboard(
+    board = member_page.member_dashboard(
         membership, user=request.user, window=window, today=timezone.localdate(), show_team=show_team
     )
     cards = [

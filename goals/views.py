@@ -16,7 +16,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards import selectors as dashboard_selectors
+from dashboards import selectors as board
 from dashboards.figures import Sparkline, sparkline
 from dashboards.pages import node as node_page
 from dashboards.windows import window_from_params
@@ -143,9 +143,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         today=timezone.localdate(),
         sees_attainment=sees_attainment,
         hidden_owners=hidden_owners,
-        reported=dashboard_selectors.reported_by(request.user.pk, [c.pk for c in children])
-        if hidden_owners
-        else frozenset(),
+        reported=board.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
     )
     return render(
         request,

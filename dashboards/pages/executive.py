@@ -17,20 +17,14 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
-from dashboards.selectors import (
-    Freshness,
-    NodeFigures,
-    OutlineNode,
-    rollup_states,
-    series_of,
-    trees_freshness,
-    trees_outline,
-    trees_window_figures,
-)
+from dashboards.selectors import Freshness, OutlineNode, rollup_states, trees_freshness, trees_outline
+from dashboards.stored import series_of, trees_window_figures
 from dashboards.windows import FYTD, Window
 from goals import selectors as goals_selectors
 from goals.models import Kind, Membership, Node
 from goals.periods import period_end
+from goals.rollup import document
+from goals.rollup.document import NodeFigures
 from goals.templatetags.kpitree import gap_words
 from goals.units import format_quantity
 
@@ -180,7 +174,9 @@ def _goal(root: Node, series: Mapping, window: Window) -> tuple[float | None, fl
         first, last = window.first.isoformat(), last.isoformat()
         targets = [
             target
-            for period, target in zip(series.get("period", []), series.get("target", []), strict=False)
+            for period, target in zip(
+                document.column(series, "period"), document.column(series, "target"), strict=False
+            )
             if target is not None and first <= period <= last
         ]
         return (sum(targets) if targets else None), None
@@ -191,8 +187,8 @@ def _goal(root: Node, series: Mapping, window: Window) -> tuple[float | None, fl
 
 def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float | None, str]:
     """The KGI's chart per period over its whole window, with the straight-line projection."""
-    periods = series.get("period", [])
-    actual, target = series.get("actual", []), series.get("target", [])
+    periods = document.column(series, "period")
+    actual, target = document.column(series, "actual"), document.column(series, "target")
     line: list[float | None] = []
     expected, expected_text, shown, cumulative = None, "", actual, False
     projected = projection.project(
@@ -200,8 +196,8 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         target,
         aggregation=root.time_aggregation,
         direction=root.direction,
-        low=series.get("low", []),
-        high=series.get("high", []),
+        low=document.column(series, "low"),
+        high=document.column(series, "high"),
     )
     if projected is not None:
         line, expected, cumulative = projected.line, projected.expected, projected.cumulative
@@ -219,7 +215,7 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         actual=shown,
         target=target,
         line=line,
-        statuses=[] if cumulative else series.get("status", []),
+        statuses=[] if cumulative else document.column(series, "status"),
         expected=expected,
         expected_text=expected_text,
         cumulative=cumulative,
@@ -347,10 +343,10 @@ def kgi_panel(
                 "status": status,
             }
             for period, actual, target, status in zip(
-                root_series.get("period", []),
-                root_series.get("actual", []),
-                root_series.get("target", []),
-                root_series.get("status", []),
+                document.column(root_series, "period"),
+                document.column(root_series, "actual"),
+                document.column(root_series, "target"),
+                document.column(root_series, "status"),
                 strict=False,
             )
         ],

@@ -17,23 +17,13 @@ from django.utils.translation import gettext
 from dashboards import figures
 from dashboards.pages.executive import explanation, numbers_text
 from dashboards.pages.node import NodeChart, chart_label, node_chart
-from dashboards.selectors import (
-    EMPTY,
-    ActualNote,
-    Freshness,
-    NodeFigures,
-    needs_actuals,
-    nodes_window_figures,
-    reported_by,
-    tree_freshness,
-    tree_series,
-    tree_window_figures,
-    window_notes,
-)
+from dashboards.selectors import ActualNote, Freshness, needs_actuals, reported_by, tree_freshness, window_notes
+from dashboards.stored import nodes_window_figures, tree_series, tree_window_figures
 from dashboards.windows import Window, fytd_window
 from goals import selectors as goals_selectors
 from goals.access import attainment_visible
 from goals.models import Kind, Membership, Node
+from goals.rollup.document import EMPTY, NodeFigures
 from goals.templatetags.kpitree import gap_words
 
 ATTENTION = ("off_track", "at_risk")

@@ -315,7 +315,7 @@ class TreeRollup:
             absent = sorted(code for code in parsed.codes if values.get(code) is None)
             if absent:
                 return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
-            # The same arithmetic as the columnar rebuild (goals.rollup_columns): one window is a
+            # The same arithmetic as the columnar rebuild (goals.rollup.columns): one window is a
             # column of one.
             result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
             if by_zero[0]:

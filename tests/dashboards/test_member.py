@@ -10,9 +10,11 @@ from datetime import date
 import pytest
 
 from dashboards import selectors as board
+from dashboards.pages import member as member_page
 from goals import services
 from goals.dev.trees import tree_generate
 from goals.models import Membership, Node, Organisation, Role
+from goals.rollup import document
 from goals.rollup.engine import MAX_SCORE
 from tests.dashboards.small_tree import (
     ACTUALS,
@@ -63,7 +65,7 @@ def may(user, **params):
     return signed_in(user).get("/member/", {**MAY_WINDOW, **params})
 
 
-def cards_of(response) -> dict[str, board.KpiCard]:
+def cards_of(response) -> dict[str, member_page.KpiCard]:
     return {card.node.code: card for card in response.context["board"].cards}
 
 
@@ -109,7 +111,7 @@ def test_progress_bars_show_attainment_in_numbers_and_words(member, tree):
     assert f'value="{card.bar:.1f}"' in html
     assert f"{card.figures.attainment:.1f}% of target" in html
     assert "✗ Off track" in html
-    over = board.KpiCard(card.node, card.root, board.NodeFigures(attainment=180.0), [], True)
+    over = member_page.KpiCard(card.node, card.root, document.NodeFigures(attainment=180.0), [], True)
     assert over.bar == 100.0  # the bar is full; the number says how far beyond
 
 
