@@ -216,7 +216,7 @@ def _measure(*, sizes: tuple[int, int], repeat: int) -> dict:
             at["create_statements"], created = _statements(through_service)
             delete(created)
         # The worker's run after a structure change: a full rebuild of the tree.
-        at["rollup_task"] = _timed(lambda: services.tree_rollup(root_id=kgi.pk), max(2, repeat // 2))
+        at["rollup_task"] = _timed(lambda: jobs.tree_rollup(root_id=kgi.pk), max(2, repeat // 2))
 
         kpi = Node.objects.filter(parent=ksf).order_by("-lft").first()
         pages = {

@@ -17,9 +17,8 @@ from django.core.cache import cache
 from django.db.models import F, Func, TextField
 
 from dashboards.windows import CUSTOM, FYTD, MONTH, QUARTER, Window
-from goals import selectors as goals_selectors
-from goals.models import Node, RollupSeries
-from goals.rollup import document
+from goals.models import Node
+from goals.rollup import document, storage
 from goals.rollup.document import EMPTY, NodeFigures
 
 # The stored document's key for each window it keeps; a month is one of the node's own periods.
@@ -200,7 +199,7 @@ def _window_keys(window: Window) -> tuple[str, ...]:
 
 def engine_figures(root: Node, window: Window, node_ids: Sequence[int]) -> dict[int, NodeFigures]:
     """Figures computed now with the rollup engine (a window the rollup does not store)."""
-    engine, _nodes = goals_selectors.tree_engine(root)
+    engine, _nodes = storage.tree_engine(root)
     out = {}
     for node_id in node_ids:
         if node_id not in engine.specs:
@@ -212,7 +211,7 @@ def engine_figures(root: Node, window: Window, node_ids: Sequence[int]) -> dict[
 
 def series_of(node_ids: Sequence[int]) -> dict[int, dict]:
     """The stored rollup documents of the nodes, in one query."""
-    return dict(RollupSeries.objects.filter(node_id__in=list(node_ids)).values_list("node_id", "series"))
+    return storage.nodes_documents(node_ids)
 
 
 def _assessed(assessment, first: date) -> NodeFigures:
@@ -250,7 +249,7 @@ def nodes_window_figures(
             else:
                 row[index] = figures
     for tree_id, wanted in pending.items():
-        engine, _nodes = goals_selectors.tree_engine(roots[tree_id])
+        engine, _nodes = storage.tree_engine(roots[tree_id])
         for node_id, index in wanted:
             if node_id in engine.specs:
                 window = windows[index]

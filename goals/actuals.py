@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
 from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
-from goals.rollup import jobs
+from goals.rollup import jobs, storage
 from goals.rollup.engine import OFF_TRACK, judge
 from goals.services import _lock_organisation
 from goals.targets import Target
@@ -92,13 +92,12 @@ def node_errors(node: Node) -> list[str]:
 def off_track(node: Node, value: Decimal, target: Target | float | None) -> bool:
     """Whether the value alone, against the period's target, would be off track — judged by
     the rollup's own rules (direction, ranges, thresholds), so the form and the figures agree."""
-    from goals import selectors  # selectors imports services; import here to keep one direction
 
     if target is None:
         return False
     if not isinstance(target, Target):
         target = Target(value=float(target))
-    _, _, status, _ = judge(selectors.rollup_spec(node), float(value), target)
+    _, _, status, _ = judge(storage.rollup_spec(node), float(value), target)
     return status == OFF_TRACK
 
 
@@ -165,11 +164,10 @@ def measurements_check(
 
     The grid uses it to show every bad cell at once, even while some cells are not numbers.
     """
-    from goals import selectors  # selectors imports services; import here to keep one direction
 
     today = today or timezone.localdate()
     locks = locked_months(membership.organisation_id)
-    targets = selectors.period_plan([(e.node, e.period) for e in entries], membership.organisation)
+    targets = storage.period_plan([(e.node, e.period) for e in entries], membership.organisation)
     row_errors = {}
     for index, entry in enumerate(entries):
         errors = measurement_errors(

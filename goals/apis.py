@@ -31,6 +31,7 @@ from goals import access, actuals, selectors, services
 from goals.api_input import ApiPagination, PageQuerySerializer, refuse_null_characters
 from goals.models import Kind, Measurement, Membership, Node, Role, Status
 from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date
+from goals.rollup import explain
 
 User = get_user_model()
 
@@ -630,12 +631,12 @@ class NodeProgressApi(OrganisationApi):
         node = self.node_with_attainment(pk)
         params = self.query(self.QuerySerializer)
         try:
-            first, last = selectors.progress_range(
+            first, last = explain.progress_range(
                 node, first=params.get("from"), last=params.get("to"), today=timezone.localdate()
             )
         except DjangoValidationError as error:
             raise _service_errors(error) from None
-        return Response(NodeProgressSerializer(selectors.node_progress(node, first=first, last=last)).data)
+        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last)).data)
 
 
 class ExplainInputSerializer(serializers.Serializer):
@@ -679,9 +680,9 @@ class NodeExplainApi(OrganisationApi):
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
         period = self.query(self.QuerySerializer)["period"]
-        if errors := selectors.explain_period_errors(node, period=period):
+        if errors := explain.explain_period_errors(node, period=period):
             raise ValidationError({"period": errors})
-        explanation = selectors.node_explain(node, period=period)
+        explanation = explain.node_explain(node, period=period)
         if hidden := selectors.attainment_hidden_owners(self.membership):
             owners = dict(
                 Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")

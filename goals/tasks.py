@@ -1,4 +1,4 @@
-"""Celery tasks: thin — they take ids and call one service (goals.services.tree_rollup)."""
+"""Celery tasks: thin — they take ids and call one service (goals.jobs.tree_rollup)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from goals import services
 from goals.models import RollupState
 from goals.rollup import jobs
 
@@ -44,7 +43,7 @@ def rollup_tree(root_id: int) -> None:
     """
     _test_delay()
     try:
-        again = services.tree_rollup(root_id=root_id)
+        again = jobs.tree_rollup(root_id=root_id)
     except DatabaseError as error:
         _record_failure(root_id, error)
         raise
@@ -59,7 +58,7 @@ def rollup_tree(root_id: int) -> None:
 
 def _record_failure(root_id: int, error: Exception) -> None:
     try:
-        services.tree_rollup_failed(root_id=root_id, error=error)
+        jobs.tree_rollup_failed(root_id=root_id, error=error)
     except DatabaseError:  # the database itself is down: the retry or the sweep comes later
         logger.warning("Could not record the failed rollup of tree %s.", root_id, exc_info=True)
 

@@ -40,6 +40,7 @@ from goals.forms import (
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
 from goals.models import Kind, Node, Role, Status, TargetOverride
 from goals.periods import add_months, fiscal_year_bounds
+from goals.rollup import explain, storage
 from goals.units import format_quantity
 
 
@@ -119,10 +120,10 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = selectors.node_changes(node)
     # Another team member's personal KPI: its figures only if the organisation shares them.
     sees_attainment = node_attainment_visible(request.membership, node)
-    progress_rows = selectors.stored_progress(node) if sees_attainment else []
+    progress_rows = storage.stored_progress(node) if sees_attainment else []
     explanation = None
     if not node.is_archived and progress_rows:
-        explanation = selectors.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
+        explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
         hidden = selectors.attainment_hidden_owners(request.membership)
         owners = {n.pk: n.owner_id for n in children}
         for item in explanation["inputs"]:
@@ -155,7 +156,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress_rows": progress_rows,
             "explanation": explanation,
             "sees_attainment": sees_attainment,
-            "stale": selectors.tree_is_stale(node),
+            "stale": storage.tree_is_stale(node),
             "rollup_failures": _rollup_failures(request, node),
             "node": node,
             "report": reports[node.pk],
@@ -418,7 +419,7 @@ def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
     """The node's target for each period: phased default, manager overrides, restatements."""
     node = selectors.node_get(request.membership, pk)
     can_edit = request.membership.can_edit_trees and not node.is_archived
-    plan = selectors.node_target_plan(node)
+    plan = storage.node_target_plan(node)
     periods = [row["period_start"] for row in plan]
     override_form = TargetOverrideForm(prefix="override", periods=periods)
     restate_form = TargetRestateForm(prefix="restate", instance=node)
@@ -625,7 +626,7 @@ def actual_save(request: HttpRequest, pk: int) -> HttpResponse:
 def _saved_message(node: Node, entry: actuals.Entry) -> str:
     # With eager Celery (no broker) the rollup has already run on commit; with a broker the
     # tree is stale until the worker is done, and the message says so.
-    status, stale = selectors.period_status(node, entry.period)
+    status, stale = storage.period_status(node, entry.period)
     saved = _("Saved %(value)s for %(period)s.") % {
         "value": format_quantity(entry.value, node.unit, get_language() or "en"),
         "period": period_label(entry.period, node.frequency),

@@ -23,7 +23,7 @@ from dashboards.windows import FYTD, Window
 from goals import selectors as goals_selectors
 from goals.models import Kind, Membership, Node
 from goals.periods import period_end
-from goals.rollup import document
+from goals.rollup import document, explain
 from goals.rollup.document import NodeFigures
 from goals.templatetags.kpitree import gap_words
 from goals.units import format_quantity
@@ -129,14 +129,14 @@ class _Blank(dict):
 def explanation(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     """Why the node has its status, from the stored reason code and the node's own rules (the
     full explanation with every input is on the node page)."""
-    template = goals_selectors.REASONS.get(figures_.reason)
+    template = explain.REASON_TEXTS.get(figures_.reason)
     if template is None:
         return ""
     params = _Blank(
         at_risk_below=f"{float(node.at_risk_below):g}",
         off_track_below=f"{float(node.off_track_below):g}",
-        aggregation=str(goals_selectors.METHOD_WORDS.get(node.time_aggregation, node.time_aggregation)),
-        method=str(goals_selectors.METHOD_WORDS.get(node.value_source, node.value_source)),
+        aggregation=str(explain.METHOD_WORDS.get(node.time_aggregation, node.time_aggregation)),
+        method=str(explain.METHOD_WORDS.get(node.value_source, node.value_source)),
         formula=node.formula,
     )
     return str(template) % params

@@ -5,6 +5,9 @@ then stays marked stale (the UI and API say so) until a run — the next request
 task that sweeps stale trees — has recomputed it. A burst of saves in one tree coalesces: only
 the save that finds the tree fresh (or its last run failed) enqueues; later saves only move
 ``requested_at`` on, and the run re-enqueues itself when a request arrived after it started.
+
+The run itself (:func:`tree_rollup`, called by goals.tasks.rollup_tree) recomputes the whole tree
+or — when only actuals changed — the changed nodes and their ancestors, and upserts the documents.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from goals.models import Node, RollupChange, RollupState
+from goals.models import (
+    Node,
+    RollupChange,
+    RollupState,
+)
+from goals.rollup import columns, storage
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +88,67 @@ def request_outdated(*, today: date) -> int:
     for tree_id in tree_ids:
         request_rollup(tree_id=tree_id)
     return len(tree_ids)
+
+
+# Above this many changed nodes a run rebuilds the tree: their ancestors are most of it anyway.
+INCREMENTAL_MAX_NODES = 50
+
+
+def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) -> bool:
+    """Recompute and upsert the rollup series of a tree: of every active node, or — when only
+    actuals changed since the last run — of the nodes whose actuals changed and their ancestors.
+
+    Returns True when another request arrived while this ran (the caller runs again).
+    """
+    root = Node.objects.select_related("organisation").filter(pk=root_id, level=0).first()
+    if root is None:
+        return False
+    # The last request this run covers, read before the data. Comparing requested_at with the
+    # run's start time instead would lose a save stamped before the start whose transaction
+    # commits only after the data was read: the tree would be marked fresh without its actual.
+    state, _ = RollupState.objects.get_or_create(root_id=root_id)
+    covered = state.requested_at
+    changes = list(RollupChange.objects.filter(root_id=root_id).values_list("pk", "node_id"))
+    as_of = as_of or timezone.localdate()
+    with storage.cyclic_gc_paused():
+        documents = None
+        changed = {node_id for _, node_id in changes}
+        if not full and changes and None not in changed and len(changed) <= INCREMENTAL_MAX_NODES:
+            documents = _documents_around(root, changed, as_of=as_of)
+        if documents is None:
+            engine, nodes = storage.tree_engine(root, as_of=as_of)
+            documents = columns.tree_documents(engine, [n.pk for n in nodes])
+        computed_at = timezone.now()
+    with transaction.atomic():
+        storage.documents_upsert(documents, computed_at)
+        # Only the rows read above: a save committed since then keeps its row for the next run.
+        RollupChange.objects.filter(pk__in=[pk for pk, _ in changes]).delete()
+        RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at, failed_at=None, failure="")
+        # Fresh again only if no request came after the one read above (any later request
+        # changes requested_at; on PostgreSQL this waits for an uncommitted one and re-checks).
+        cleared = RollupState.objects.filter(pk=state.pk, requested_at=covered).update(stale_since=None)
+    return not cleared
+
+
+# Enough of an exception's text to say what went wrong, not a page of it.
+FAILURE_MAX_LENGTH = 500
+
+
+def tree_rollup_failed(*, root_id: int, error: Exception) -> None:
+    """Record that a run of the tree's rollup raised: when and why (shown to managers). The tree
+    stays stale; the next request enqueues a run again (goals.jobs.request_rollup)."""
+    reason = f"{type(error).__name__}: {error}"[:FAILURE_MAX_LENGTH]
+    RollupState.objects.filter(root_id=root_id).update(failed_at=timezone.now(), failure=reason)
+
+
+def _documents_around(root: Node, node_ids: set[int], *, as_of: date) -> list[tuple[int, str]] | None:
+    """The documents of the changed nodes and their ancestors, the other nodes read from storage;
+    None when the tree needs a full rebuild (not on one grid, stored results from another day…)."""
+    loaded = storage.tree_engine_around(root, sorted(node_ids), as_of=as_of)
+    if loaded is None:
+        return None
+    engine, ids, recompute, stored = loaded
+    columnar = columns.ColumnarRollup(engine, ids)
+    if not columnar.applies() or not columnar.aligned(stored.values()):
+        return None
+    return columnar.documents(only=recompute, stored=stored)

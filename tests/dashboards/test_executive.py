@@ -16,9 +16,9 @@ from django.test import Client
 from django.utils import timezone
 
 from dashboards.windows import window_from_params
-from goals import services
 from goals.dev.trees import tree_generate
 from goals.models import Measurement, Membership, Node, Organisation, Role, RollupSeries
+from goals.rollup import jobs, storage
 
 TODAY = date(2026, 11, 22)
 FYTD = {"period": "fytd", "month": "2026-11"}
@@ -36,7 +36,7 @@ def demo(db) -> Node:
     """Demo Co.'s SaaS tree with twelve months of actuals, rolled up as of TODAY."""
     call_command("seed_demo", today=TODAY, stdout=open("/dev/null", "w"))  # noqa: SIM115
     root = Node.objects.get(organisation__name="Demo Co.", level=0)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     return root
 
 
@@ -296,7 +296,7 @@ def synthetic(db):
     def build(nodes: int) -> Client:
         organisation = Organisation.objects.create(name=f"Synthetic {nodes}")
         tree = tree_generate(organisation=organisation, nodes=nodes, periods=12, today=TODAY)
-        services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+        jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
         from django.contrib.auth import get_user_model
 
         user = get_user_model().objects.create_user(f"chief{nodes}")
@@ -343,16 +343,15 @@ def test_window_from_the_view_matches_the_parser(demo):
 def test_stored_figures_are_read_not_recomputed(demo, monkeypatch):
     """The stored windows never start the engine; a custom range does (the one exception), and
     so does a month of a daily node (its stored periods are days)."""
-    from goals import selectors as goals_selectors
 
-    engine = goals_selectors.tree_engine
+    engine = storage.tree_engine
     runs = []
 
     def counted(*args, **kwargs):
         runs.append(args)
         return engine(*args, **kwargs)
 
-    monkeypatch.setattr(goals_selectors, "tree_engine", counted)
+    monkeypatch.setattr(storage, "tree_engine", counted)
     executive = demo_user("executive")
     for params in (FYTD, {"period": "quarter", "month": "2026-11"}):
         page(executive, **params)
@@ -375,7 +374,7 @@ def test_figures_are_cached_until_the_next_rollup_run(demo, django_assert_max_nu
         (cached,) = page(executive).context["panels"]
     assert cached.figures.actual == before.figures.actual
     Measurement.objects.filter(node=demo, period_start=date(2026, 11, 1)).update(value=118_000_000)
-    services.tree_rollup(root_id=demo.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=demo.pk, as_of=TODAY)
     (after,) = page(executive).context["panels"]
     assert after.figures.actual == 118_000_000
 

@@ -17,7 +17,7 @@ from goals import services
 from goals.dev.trees import tree_generate
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Membership, Node
-from goals.rollup import document
+from goals.rollup import document, jobs
 from tests.dashboards.small_tree import (
     MAY,
     MAY_WINDOW,
@@ -312,7 +312,7 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, django_a
     leaves = Node.objects.filter(tree_id=generated.root.tree_id, rght=F("lft") + 1, value_source="manual")
     # A daily KPI: its month is not stored, so the engine is loaded for it (a fixed cost).
     Node.objects.filter(pk=leaves.order_by("lft").values("pk")[:1]).update(frequency="daily")
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     Node.objects.filter(tree_id=generated.root.tree_id, level__gte=2).update(owner=manager)
     client = signed_in(manager)
     client.get("/manager/")  # warm up: session and translations

@@ -11,10 +11,9 @@ import pytest
 
 from dashboards import selectors as board
 from dashboards.pages import member as member_page
-from goals import services
 from goals.dev.trees import tree_generate
 from goals.models import Membership, Node, Organisation, Role
-from goals.rollup import document
+from goals.rollup import document, jobs
 from goals.rollup.engine import MAX_SCORE
 from tests.dashboards.small_tree import (
     ACTUALS,
@@ -266,7 +265,7 @@ def test_anonymous_visitors_log_in_first(client):
 @pytest.mark.parametrize("size", [30, 240])
 def test_queries_do_not_grow_with_my_kpis(organisation, member, size, django_assert_max_num_queries):
     generated = tree_generate(organisation=organisation, nodes=size, periods=6, today=TODAY)
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     mine = Node.objects.filter(tree_id=generated.root.tree_id, level__gte=2).order_by("lft")
     Node.objects.filter(pk__in=mine.values("pk")[: size // 5]).update(owner=member)
     Node.objects.filter(pk=mine.values("pk")[:1]).update(frequency="daily")  # the engine's fixed cost

@@ -8,9 +8,9 @@ import pytest
 from django.db.models import F
 from django.test import Client
 
-from goals import services
 from goals.dev.trees import tree_generate
 from goals.models import Membership, Node, Organisation, Role, RollupSeries, RollupState
+from goals.rollup import jobs
 from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, enter_actuals, freeze_today
 
 
@@ -220,7 +220,7 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, month, d
     leaves = Node.objects.filter(tree_id=generated.root.tree_id, rght=F("lft") + 1, value_source="manual")
     # A weekly KPI: its month is not among its stored periods, so the engine is loaded for it.
     Node.objects.filter(pk=leaves.order_by("lft").values("pk")[:1]).update(frequency="weekly")
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     client = signed_in(manager)
     client.get(f"/trees/{generated.root.pk}/report/")  # warm up: session and translations
     # session, user, membership; the root; its nodes; their stored series; the nodes' frequencies;

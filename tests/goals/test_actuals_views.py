@@ -17,11 +17,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from goals import actuals, selectors, services, tasks
+from goals import actuals, services, tasks
 from goals.forms import ActualValueField
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, PeriodLock
 from goals.periods import add_months
+from goals.rollup import storage
 
 D = Decimal
 
@@ -72,7 +73,7 @@ def form_data(node: Node, period: date, value: str, note: str = "") -> dict[str,
 
 
 def target(node: Node, period: date) -> float:
-    return selectors.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+    return storage.period_targets([(node, period)], node.organisation)[(node.pk, period)]
 
 
 def text(response) -> str:

@@ -7,9 +7,8 @@ from datetime import date
 
 import pytest
 
-from goals import selectors
 from goals.dev.trees import tree_generate
-from goals.rollup import columns
+from goals.rollup import columns, storage
 from goals.rollup.engine import NodeSpec, TreeRollup
 
 TODAY = date(2026, 11, 20)
@@ -28,7 +27,7 @@ def _by_columns(engine: TreeRollup, ids) -> dict[int, dict]:
 @pytest.mark.parametrize(("nodes", "periods", "seed"), [(40, 6, 1), (150, 8, 2), (300, 14, 3), (90, 24, 4)])
 def test_columns_equal_the_engine_on_synthetic_trees(organisation, nodes, periods, seed):
     tree = tree_generate(organisation=organisation, nodes=nodes, periods=periods, today=TODAY, seed=seed)
-    engine, tree_nodes = selectors.tree_engine(tree.root, as_of=TODAY)
+    engine, tree_nodes = storage.tree_engine(tree.root, as_of=TODAY)
     ids = [n.pk for n in tree_nodes]
 
     by_columns = _by_columns(engine, ids)
@@ -47,7 +46,7 @@ def test_columns_equal_the_engine_on_the_saas_tree(saas_tree, as_of):
     for i, node in enumerate(Node.objects.filter(tree_id=saas_tree.tree_id, value_source="manual")):
         for month in range(4, 4 + (i % 7)):
             Measurement.objects.create(node=node, period_start=date(2026, month, 1), value=10 + i * month)
-    engine, tree_nodes = selectors.tree_engine(saas_tree, as_of=as_of)
+    engine, tree_nodes = storage.tree_engine(saas_tree, as_of=as_of)
     ids = [n.pk for n in tree_nodes]
 
     assert _by_columns(engine, ids) == _by_engine(engine, ids)
@@ -109,7 +108,7 @@ def test_columns_equal_the_engine_on_every_rule(as_of):
 
 
 def test_a_tree_of_mixed_frequencies_is_computed_node_by_node(saas_tree):
-    engine, tree_nodes = selectors.tree_engine(saas_tree, as_of=TODAY)
+    engine, tree_nodes = storage.tree_engine(saas_tree, as_of=TODAY)
     ids = [n.pk for n in tree_nodes]
 
     assert not columns.ColumnarRollup(engine, ids).applies()

@@ -1,4 +1,4 @@
-"""The full rebuild (services.tree_rollup) is fast without changing what it stores.
+"""The full rebuild (jobs.tree_rollup) is fast without changing what it stores.
 
 The rollup rules themselves are tested in test_rollup*.py; these tests pin what the speed-ups in
 the rebuild's loading, evaluation and writing must keep: the same numbers, the same series, and a
@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from goals import selectors, services
 from goals import targets as schedules
 from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
 from goals.periods import add_months, period_end, period_starts
+from goals.rollup import jobs, storage
 from goals.rollup.engine import NodeSpec, TreeRollup
 
 TODAY = date(2026, 11, 20)
@@ -28,19 +28,19 @@ TODAY = date(2026, 11, 20)
 def test_rebuild_stores_exactly_what_the_engine_computes(organisation):
     tree = tree_generate(organisation=organisation, nodes=150, periods=8, today=TODAY)
 
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
 
-    engine, nodes = selectors.tree_engine(tree.root, as_of=TODAY)
+    engine, nodes = storage.tree_engine(tree.root, as_of=TODAY)
     stored = {row.node_id: row.series for row in RollupSeries.objects.filter(node__tree_id=tree.root.tree_id)}
     assert stored == {n.pk: json.loads(json.dumps(engine.series(n.pk))) for n in nodes}
 
 
 def test_rebuild_twice_changes_nothing(organisation):
     tree = tree_generate(organisation=organisation, nodes=60, periods=4, today=TODAY)
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
     first = {r.node_id: r.series for r in RollupSeries.objects.all()}
 
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
 
     assert {r.node_id: r.series for r in RollupSeries.objects.all()} == first
     assert RollupSeries.objects.count() == 60
@@ -56,7 +56,7 @@ def test_rebuild_statements_do_not_grow_with_the_tree(organisation):
     counts = []
     for tree in (small, large):
         with CaptureQueriesContext(connection) as captured:
-            services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+            jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
         counts.append(len(captured.captured_queries))
 
     assert counts[0] == counts[1]
@@ -72,7 +72,7 @@ def test_actuals_are_read_as_the_decimal_field_reads_them(saas_tree, value):
     Measurement.objects.create(node=node, period_start=date(2026, 4, 1), value=Decimal(value))
     through_the_orm = float(Measurement.objects.get(node=node).value)
 
-    assert selectors._tree_actuals(saas_tree.tree_id)[node.pk] == {date(2026, 4, 1): through_the_orm}
+    assert storage._tree_actuals(saas_tree.tree_id)[node.pk] == {date(2026, 4, 1): through_the_orm}
 
 
 def _brute_force(engine: TreeRollup, spec: NodeSpec, points: dict, first: date, last: date):
