@@ -15,8 +15,8 @@ from django.db.models.functions import Cast
 
 from dashboards.windows import Window
 from goals import selectors as goals_selectors
-from goals.models import Kind, Measurement, Node, RollupState, ValueSource
-from goals.periods import add_months, period_end, period_start, period_starts
+from goals.models import Kind, Measurement, Node, RollupState, ValueSource, has_number_q
+from goals.periods import add_months, period_end, period_start, period_starts, tree_windows
 from goals.rollup.document import EMPTY, NodeFigures
 from goals.rollup.engine import MAX_SCORE
 
@@ -46,7 +46,7 @@ class OutlineNode:
     off_track_below: float
     start_date: date | None
     deadline: date | None
-    numbered: bool  # it has a target or a range of its own
+    numbered: bool  # it has a number of its own (goals.models.has_number_q)
     owner_id: int | None
     owner_name: str
 
@@ -87,10 +87,7 @@ def trees_outline(organisation_id: int, tree_ids: Sequence[int]) -> dict[int, li
             Cast("off_track_below", FloatField()),
             "start_date",
             "deadline",
-            ExpressionWrapper(
-                Q(target_value__isnull=False) | Q(target_min__isnull=False) | Q(target_max__isnull=False),
-                output_field=BooleanField(),
-            ),
+            ExpressionWrapper(has_number_q(), output_field=BooleanField()),
             "owner_id",
             "owner__first_name",
             "owner__last_name",
@@ -146,14 +143,10 @@ class Freshness:
 
 
 def needs_actuals(node: Node | OutlineNode) -> bool:
-    """Someone enters this node's value by hand (a KSF without a number takes no actuals)."""
-    if node.value_source != ValueSource.MANUAL:
-        return False
-    if node.kind == Kind.KSF:
-        if isinstance(node, OutlineNode):
-            return node.numbered
-        return node.target_value is not None or node.target_min is not None or node.target_max is not None
-    return True
+    """Someone enters this node's value by hand (goals.models.Node.takes_actuals)."""
+    if isinstance(node, OutlineNode):
+        return node.value_source == ValueSource.MANUAL and (node.kind != Kind.KSF or node.numbered)
+    return node.takes_actuals
 
 
 def missing_actuals(nodes: Sequence[Node], *, today: date, fiscal_start_month: int) -> list[MissingActual]:
@@ -161,10 +154,7 @@ def missing_actuals(nodes: Sequence[Node], *, today: date, fiscal_start_month: i
     for the period containing ``today``, in one query. A node whose window has not started or
     is over expects nothing; a node without dates follows its nearest dated ancestor."""
     by_id = {n.pk: n for n in nodes}
-    windows: dict[int, tuple[date | None, date | None]] = {}
-    for node in nodes:  # parents come first in tree order
-        start, deadline = windows.get(node.parent_id, (None, None))
-        windows[node.pk] = (node.start_date or start, node.deadline or deadline)
+    windows = tree_windows((n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes)  # parents first
     due: dict[int, date] = {}
     for node in nodes:
         if not needs_actuals(node):
@@ -253,24 +243,14 @@ _FINER_THAN_A_MONTH = ("daily", "weekly")
 _STATUS_RANK = {"off_track": 0, "at_risk": 1, "no_data": 2, "on_track": 3}
 
 
-def node_windows(rows: Sequence[tuple[int, int | None, date | None, date | None]]) -> dict[int, tuple]:
-    """(start, deadline) of each node from rows (id, parent id, start, deadline) in tree order;
-    a missing date is its nearest dated ancestor's, as in the rollup engine."""
-    windows: dict[int, tuple[date | None, date | None]] = {}
-    for node_id, parent_id, start, deadline in rows:
-        inherited = windows.get(parent_id, (None, None))
-        windows[node_id] = (start or inherited[0], deadline or inherited[1])
-    return windows
-
-
 def trees_node_windows(organisation_id: int, tree_ids: Sequence[int]) -> dict[int, tuple]:
-    """:func:`node_windows` of every active node of the trees, in one query."""
+    """Each active node's window (goals.periods.tree_windows) of every active node of the trees, in one query."""
     rows = (
         Node.objects.filter(organisation_id=organisation_id, tree_id__in=list(tree_ids), is_archived=False)
         .order_by("tree_id", "lft")
         .values_list("pk", "parent_id", "start_date", "deadline")
     )
-    return node_windows(list(rows))
+    return tree_windows(rows)
 
 
 @dataclass(frozen=True)
@@ -309,7 +289,7 @@ def missing_in_window(
     nodes: Sequence[Node], *, window: Window, today: date, fiscal_start_month: int, spans: Mapping[int, tuple]
 ) -> list[MissingEntry]:
     """The periods of ``window`` (up to ``today``) that still lack an actual, per hand-entered
-    node, in one query. ``spans``: each node's (start, deadline), from :func:`node_windows`."""
+    node, in one query. ``spans``: each node's (start, deadline), from goals.periods.tree_windows."""
     due = {
         node.pk: due_periods(
             node,
@@ -412,10 +392,6 @@ class IndicatorPair:
     result: Node
 
 
-def has_number(node: Node) -> bool:
-    return node.target_value is not None or node.target_min is not None or node.target_max is not None
-
-
 def indicator_pairs(nodes: Sequence[Node]) -> list[IndicatorPair]:
     """Pairs to chart together, in tree order (pure). A leading node with a number drives its
     parent when the parent has a number; otherwise a lagging sibling — one counted over time the
@@ -426,10 +402,10 @@ def indicator_pairs(nodes: Sequence[Node]) -> list[IndicatorPair]:
         children.setdefault(node.parent_id, []).append(node)
     pairs = []
     for node in nodes:
-        if node.indicator_type != "leading" or node.kind == Kind.KSF or not has_number(node):
+        if node.indicator_type != "leading" or node.kind == Kind.KSF or not node.has_number:
             continue
         parent = by_id.get(node.parent_id)
-        if parent is not None and has_number(parent) and parent.frequency == node.frequency:
+        if parent is not None and parent.has_number and parent.frequency == node.frequency:
             pairs.append(IndicatorPair(node, parent))
             continue
         siblings = [
@@ -438,7 +414,7 @@ def indicator_pairs(nodes: Sequence[Node]) -> list[IndicatorPair]:
             if s.pk != node.pk
             and s.indicator_type == "lagging"
             and s.kind != Kind.KSF
-            and has_number(s)
+            and s.has_number
             and s.frequency == node.frequency
         ]
         siblings.sort(key=lambda s: s.time_aggregation != node.time_aggregation)
@@ -498,14 +474,6 @@ def trees_stale(organisation_id: int, tree_ids: Sequence[int]) -> bool:
     return RollupState.objects.filter(
         root__organisation_id=organisation_id, root__tree_id__in=list(tree_ids), stale_since__isnull=False
     ).exists()
-
-
-def reported_by(user_id: int, node_ids: Sequence[int]) -> frozenset[int]:
-    """Which of the nodes the user enters actuals for as a reporter, in one query."""
-    through = Node.reporters.through
-    return frozenset(
-        through.objects.filter(user_id=user_id, node_id__in=list(node_ids)).values_list("node_id", flat=True)
-    )
 
 
 @dataclass(frozen=True)

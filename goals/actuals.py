@@ -19,7 +19,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
+from goals.access import builds_trees, enters_actuals
+from goals.models import Measurement, Membership, Node, PeriodLock, Role, takes_actuals_q
 from goals.periods import EARLIEST_DATE, LATEST_DATE, is_supported_date, period_start, window_errors
 from goals.rollup import jobs, storage
 from goals.rollup.engine import OFF_TRACK, judge
@@ -35,11 +36,11 @@ def can_enter(membership: Membership, node: Node) -> bool:
     """Members enter for the nodes they own or report; managers for any; executives never."""
     if node.organisation_id != membership.organisation_id or node.is_archived:
         return False
-    if membership.role == Role.MANAGER:
+    if not enters_actuals(membership):
+        return False
+    if builds_trees(membership):
         return True
-    if membership.role == Role.MEMBER:
-        return node.owner_id == membership.user_id or node.reporters.filter(pk=membership.user_id).exists()
-    return False
+    return node.owner_id == membership.user_id or node.reporters.filter(pk=membership.user_id).exists()
 
 
 def value_errors(*, value: Decimal, unit: str) -> list[str]:
@@ -84,7 +85,7 @@ def node_errors(node: Node) -> list[str]:
             _("This number is computed from its children (%(source)s); enter the children's actuals instead.")
             % {"source": node.get_value_source_display()}
         ]
-    if node.kind == "ksf" and node.target_value is None:
+    if not node.takes_actuals:  # a KSF without a number of its own
         return [_("This success factor has no number of its own; enter its KPIs' actuals instead.")]
     return []
 
@@ -217,7 +218,7 @@ class RowErrors(ValidationError):
 
 def can_lock(membership: Membership) -> bool:
     """Only managers close and reopen months."""
-    return membership.role == Role.MANAGER
+    return builds_trees(membership)
 
 
 def lock_errors(*, month: date, today: date, is_locked: bool, locking: bool, reason: str) -> dict[str, list[str]]:
@@ -285,12 +286,10 @@ def period_reopen(*, membership: Membership, month: date, reason: str, today: da
 def entry_nodes(membership: Membership, *, tree_id: int | None = None) -> QuerySet[Node]:
     """The query form of :func:`can_enter` and :func:`node_errors` (keep them in step): every
     node the caller may log actuals for, in tree order."""
-    nodes = Node.objects.filter(
-        organisation_id=membership.organisation_id, is_archived=False, value_source=ValueSource.MANUAL
-    ).exclude(kind=Kind.KSF, target_value__isnull=True)
+    nodes = Node.objects.filter(takes_actuals_q(), organisation_id=membership.organisation_id, is_archived=False)
     if membership.role == Role.MEMBER:
         nodes = nodes.filter(Q(owner_id=membership.user_id) | Q(reporters=membership.user_id)).distinct()
-    elif membership.role != Role.MANAGER:
+    elif not builds_trees(membership):
         return nodes.none()
     if tree_id is not None:
         nodes = nodes.filter(tree_id=tree_id)

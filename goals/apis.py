@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from goals import access, actuals, selectors, services
 from goals.api_input import ApiPagination, PageQuerySerializer, refuse_null_characters
-from goals.models import Kind, Measurement, Membership, Node, Role, Status
+from goals.models import Kind, Measurement, Membership, Node, Status
 from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date
 from goals.rollup import explain
 
@@ -49,7 +49,7 @@ class IsOrganisationMember(permissions.BasePermission):
         request.membership = membership
         if request.method in permissions.SAFE_METHODS:
             return True
-        return membership.role == Role.MANAGER
+        return access.builds_trees(membership)
 
 
 class OrganisationApi(APIView):
@@ -399,7 +399,7 @@ class MayEnterActuals(IsOrganisationMember):
     message = gettext_lazy("Executives read actuals; managers and team members enter them.")
 
     def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) or request.membership.role == Role.MEMBER
+        return super().has_permission(request, view) or access.enters_actuals(request.membership)
 
 
 class MeasurementInputSerializer(serializers.Serializer):
@@ -474,7 +474,7 @@ class MeasurementListCreateApi(OrganisationApi):
             first=params.get("from"),
             last=params.get("to"),
         )
-        if hidden := selectors.attainment_hidden_owners(self.membership):
+        if hidden := access.attainment_hidden_owners(self.membership):
             # Another team member's personal KPIs stay private unless the organisation shares them.
             reported = Node.objects.filter(reporters=self.membership.user_id).values("pk")
             measurements = measurements.filter(~Q(node__owner_id__in=hidden) | Q(node_id__in=reported))
@@ -683,7 +683,7 @@ class NodeExplainApi(OrganisationApi):
         if errors := explain.explain_period_errors(node, period=period):
             raise ValidationError({"period": errors})
         explanation = explain.node_explain(node, period=period)
-        if hidden := selectors.attainment_hidden_owners(self.membership):
+        if hidden := access.attainment_hidden_owners(self.membership):
             owners = dict(
                 Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")
             )

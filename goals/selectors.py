@@ -20,12 +20,13 @@ from goals.models import (
     Membership,
     Node,
     PeriodLock,
-    Role,
     RollupState,
 )
 from goals.periods import (
+    inherited_window,
     period_start,
     period_starts,
+    tree_windows,
     window_fits,
 )
 from goals.rollup import document, storage
@@ -49,17 +50,6 @@ def membership_for(user) -> Membership | None:
         return Membership.objects.select_related("organisation").get(user=user)
     except Membership.DoesNotExist:
         return None
-
-
-def attainment_hidden_owners(membership: Membership) -> frozenset[int]:
-    """The users whose personal attainment the caller may not see: for a team member, the other
-    team members, unless the organisation lets members see each other's (see goals.access)."""
-    if membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment:
-        return frozenset()
-    others = Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.MEMBER).exclude(
-        user_id=membership.user_id
-    )
-    return frozenset(others.values_list("user_id", flat=True))
 
 
 def nodes_of(membership: Membership) -> QuerySet[Node]:
@@ -169,7 +159,7 @@ def window_context(
         inherited = node_window(parent)
     if not node.pk:
         return inherited, ()
-    windows = {node.pk: (node.start_date or inherited[0], node.deadline or inherited[1])}
+    windows = {node.pk: inherited_window(node.start_date, node.deadline, inherited)}
     dependants = []
     rows = (
         node.get_descendants()
@@ -178,8 +168,7 @@ def window_context(
         .values_list("pk", "parent_id", "start_date", "deadline", "code", "frequency")
     )
     for pk, parent_id, start, deadline, code, frequency in rows:
-        above = windows.get(parent_id, (None, None))
-        windows[pk] = (start or above[0], deadline or above[1])
+        windows[pk] = inherited_window(start, deadline, windows.get(parent_id, (None, None)))
         if start is None or deadline is None:
             dependants.append((code, frequency, *windows[pk]))
     return inherited, tuple(dependants)
@@ -226,10 +215,7 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
             kpis_under[n.parent_id] += 1
     history = history_by_node(list(by_id))
     # Each node's window as the rollup resolves it (nodes come in tree order, parents first).
-    windows: dict[int, tuple[date | None, date | None]] = {}
-    for n in nodes:
-        above = windows.get(n.parent_id, (None, None))
-        windows[n.pk] = (n.start_date or above[0], n.deadline or above[1])
+    windows = tree_windows((n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes)
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
@@ -472,7 +458,7 @@ def nodes_windows(nodes: Sequence[Node]) -> dict[int, tuple[date | None, date | 
         start, deadline = n.start_date, n.deadline
         for tree_id, lft, rght, above_start, above_deadline in ancestors:  # nearest first
             if tree_id == n.tree_id and lft < n.lft and rght > n.rght:
-                start, deadline = start or above_start, deadline or above_deadline
+                start, deadline = inherited_window(start, deadline, (above_start, above_deadline))
         # A window written before SMART refused it: the rollup reports the node as an error;
         # callers fall back to their default range instead of thousands of periods.
         windows[n.pk] = (start, deadline) if window_fits(start, deadline, n.frequency) else (None, None)
@@ -583,4 +569,12 @@ def period_locks_in_force(membership: Membership) -> list[PeriodLock]:
         PeriodLock.objects.filter(organisation_id=membership.organisation_id, is_locked=True)
         .select_related("changed_by")
         .order_by("-month")
+    )
+
+
+def reported_by(user_id: int, node_ids: Sequence[int]) -> frozenset[int]:
+    """Which of the nodes the user enters actuals for as a reporter, in one query."""
+    through = Node.reporters.through
+    return frozenset(
+        through.objects.filter(user_id=user_id, node_id__in=list(node_ids)).values_list("node_id", flat=True)
     )

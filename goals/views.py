@@ -16,12 +16,18 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards import selectors as board
 from dashboards.figures import Sparkline, sparkline
 from dashboards.pages import node as node_page
 from dashboards.windows import window_from_params
 from goals import actuals, selectors, services, smart
-from goals.access import actuals_required, manager_required, membership_required, node_attainment_visible
+from goals.access import (
+    actuals_required,
+    attainment_hidden_owners,
+    builds_trees,
+    manager_required,
+    membership_required,
+    node_attainment_visible,
+)
 from goals.forms import (
     ActualForm,
     ActualsGridForm,
@@ -38,23 +44,23 @@ from goals.forms import (
     plain_number,
 )
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
-from goals.models import Kind, Node, Role, Status, TargetOverride
+from goals.models import Kind, Node, Status, TargetOverride
 from goals.periods import add_months, fiscal_year_bounds
 from goals.rollup import explain, storage
 from goals.units import format_quantity
 
 
 @dataclass
-class Box:
+class DiagramNode:
     """A node in the tree diagram, with its SMART report and its children."""
 
     node: Node
     report: smart.SmartReport
-    children: list[Box] = field(default_factory=list)
+    children: list[DiagramNode] = field(default_factory=list)
 
 
-def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[Box]:
-    boxes = {n.pk: Box(n, reports[n.pk]) for n in nodes}
+def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[DiagramNode]:
+    boxes = {n.pk: DiagramNode(n, reports[n.pk]) for n in nodes}
     roots = []
     for n in nodes:
         parent = boxes.get(n.parent_id)
@@ -124,7 +130,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     explanation = None
     if not node.is_archived and progress_rows:
         explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
-        hidden = selectors.attainment_hidden_owners(request.membership)
+        hidden = attainment_hidden_owners(request.membership)
         owners = {n.pk: n.owner_id for n in children}
         for item in explanation["inputs"]:
             item["hidden"] = owners.get(item["node"]) in hidden
@@ -134,7 +140,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
         default="month",
     )
-    hidden_owners = selectors.attainment_hidden_owners(request.membership)
+    hidden_owners = attainment_hidden_owners(request.membership)
     page = node_page.node_figures(
         node,
         children,
@@ -144,7 +150,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         today=timezone.localdate(),
         sees_attainment=sees_attainment,
         hidden_owners=hidden_owners,
-        reported=board.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
+        reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
     )
     return render(
         request,
@@ -566,7 +572,7 @@ def _my_actuals_page(
             "cards": cards,
             "page": page,
             "tree": tree,
-            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "trees": selectors.trees_of(membership) if builds_trees(membership) else [],
             "stale": any(row.stale for row in rows),
             "unlisted": unlisted,
             "unlisted_node": bound_node,
@@ -686,7 +692,7 @@ def actuals_grid(request: HttpRequest) -> HttpResponse:
             ],
             "headers": headers,
             "tree": tree,
-            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "trees": selectors.trees_of(membership) if builds_trees(membership) else [],
             "query": f"?tree={tree.pk}" if tree else "",
         },
     )

@@ -64,7 +64,7 @@ class KgiPanel:
     bullet: dict
     progress: dict
     icicle: dict
-    boxes: list[figures.Box]
+    boxes: list[figures.StatusMapNode]
     outline: str  # the status map as an HTML list (its text equivalent)
     boxes_total: int
     counts: dict[str, int]
@@ -225,7 +225,7 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
 
 def _boxes(
     nodes: Sequence[OutlineNode], focus: Node, by_node: Mapping[int, NodeFigures], window: Window
-) -> list[figures.Box]:
+) -> list[figures.StatusMapNode]:
     """The focus's subtree as boxes: a box with children drills into it, a leaf (and the focus
     itself) opens the node page."""
     inside = [n for n in nodes if focus.lft <= n.lft and n.rght <= focus.rght]
@@ -242,7 +242,7 @@ def _boxes(
             url = drill.format(node.pk)
         node_figures = by_node.get(node.pk)
         out.append(
-            figures.Box(
+            figures.StatusMapNode(
                 id=node.pk,
                 parent=None if node.pk == focus.pk else node.parent_id,
                 label=node.name,

@@ -15,7 +15,6 @@ from dashboards.selectors import (
     indicator_pairs,
     missing_by_owner,
     missing_in_window,
-    node_windows,
     noted_actuals,
     off_track_without_note,
     pairs_to_watch,
@@ -26,6 +25,7 @@ from dashboards.windows import Window
 from goals import selectors as goals_selectors
 from goals import smart
 from goals.models import Node
+from goals.periods import tree_windows
 from goals.rollup.document import EMPTY, NO_DATA, NodeFigures
 
 
@@ -144,7 +144,7 @@ def manager_dashboard(
         for _node, found in rows:
             counts[found.status if found.status in counts else NO_DATA] += 1
         trees.append(TreeStatus(root, rows, counts))
-    spans = node_windows([(n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes])
+    spans = tree_windows((n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes)
     missing = missing_in_window(nodes, window=window, today=today, fiscal_start_month=fiscal, spans=spans)
     noted = noted_actuals(nodes, window, fiscal_start_month=fiscal)
     pairs = indicator_pairs(nodes)

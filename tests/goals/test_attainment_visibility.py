@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from goals import access, selectors
+from goals import access
 from goals.models import Membership, Node, Organisation, Role
 from tests.dashboards.small_tree import ACTUALS, MAY, freeze_today, saas_tree, signed_in, store_actuals
 
@@ -48,14 +48,14 @@ def api(user) -> APIClient:
 
 
 def test_hidden_owners_are_the_other_team_members(member, colleague, manager, tree):
-    assert selectors.attainment_hidden_owners(member.membership) == {colleague.pk}
-    assert selectors.attainment_hidden_owners(manager.membership) == frozenset()
+    assert access.attainment_hidden_owners(member.membership) == {colleague.pk}
+    assert access.attainment_hidden_owners(manager.membership) == frozenset()
 
 
 def test_nothing_is_hidden_once_the_organisation_shares_it(organisation, member, tree):
     share(organisation)
     member.membership.refresh_from_db()
-    assert selectors.attainment_hidden_owners(member.membership) == frozenset()
+    assert access.attainment_hidden_owners(member.membership) == frozenset()
 
 
 @pytest.mark.parametrize(
