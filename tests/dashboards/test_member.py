@@ -12,7 +12,7 @@ import pytest
 from dashboards import selectors as board
 from dashboards.pages import member as member_page
 from goals.dev.trees import tree_generate
-from goals.models import Membership, Node, Organisation, Role
+from goals.models import Node, Organisation
 from goals.rollup import document, jobs
 from goals.rollup.engine import MAX_SCORE
 from tests.dashboards.small_tree import (
@@ -51,13 +51,6 @@ def tree(organisation, manager, executive, member):
     daily = {"leads_approached": [(date(2026, 5, day), "10", "") for day in (4, 5, 6)]}
     store_actuals(nodes, {**ACTUALS, **daily})
     return nodes
-
-
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("mate", password="pw-mate", first_name="Mate")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
 
 
 def may(user, **params):

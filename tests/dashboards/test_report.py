@@ -9,19 +9,14 @@ from django.db.models import F
 from django.test import Client
 
 from goals.dev.trees import tree_generate
-from goals.models import Membership, Node, Organisation, Role, RollupSeries, RollupState
+from goals.models import Node, Organisation, RollupSeries, RollupState
 from goals.rollup import jobs
-from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, enter_actuals, freeze_today
+from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, freeze_today
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-@pytest.fixture
-def nodes(eager_rollups, saas_tree, manager, django_capture_on_commit_callbacks) -> dict[str, Node]:
-    return enter_actuals(saas_tree, manager.membership, django_capture_on_commit_callbacks)
 
 
 def signed_in(user) -> Client:
@@ -177,13 +172,6 @@ def test_an_inner_node_redirects_to_its_trees_report(manager, nodes):
     response = report(manager, nodes["appointments"], "2026-04")
     assert response.status_code == 302
     assert response["Location"] == f"/trees/{nodes['revenue'].pk}/report/?month=2026-04"
-
-
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("colleague", password="pw")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
 
 
 def test_a_member_sees_another_members_kpi_without_its_figures(member, colleague, nodes):

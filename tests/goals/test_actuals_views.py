@@ -62,11 +62,6 @@ def member_client(member) -> Client:
     return signed_in(member)
 
 
-@pytest.fixture
-def manager_client(manager) -> Client:
-    return signed_in(manager)
-
-
 def form_data(node: Node, period: date, value: str, note: str = "") -> dict[str, str]:
     prefix = f"kpi{node.pk}"
     return {f"{prefix}-period": period.isoformat(), f"{prefix}-value": value, f"{prefix}-note": note}

@@ -15,9 +15,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from goals import actuals, services
-from goals.models import Measurement, Node, PeriodLock, Role
+from goals.models import Measurement, Node, PeriodLock
 from goals.rollup import jobs
-from tests.conftest import FY_END, FY_START, _api, _user
+from tests.conftest import FY_END, FY_START, _api
 
 MEASUREMENTS = "/api/v1/measurements/"
 BULK = "/api/v1/measurements/bulk/"
@@ -27,12 +27,6 @@ ENTERED_ON = date(2026, 11, 22)  # "today" for actuals saved through the service
 
 def url(node: Node, action: str) -> str:
     return f"/api/v1/nodes/{node.pk}/{action}/"
-
-
-@pytest.fixture
-def colleague(organisation):
-    """A second team member: owns appointments, so the first member may not enter them."""
-    return _user("colleague", organisation, Role.MEMBER)
 
 
 @pytest.fixture

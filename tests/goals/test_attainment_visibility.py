@@ -8,20 +8,13 @@ import pytest
 from rest_framework.test import APIClient
 
 from goals import access
-from goals.models import Membership, Node, Organisation, Role
+from goals.models import Node, Organisation
 from tests.dashboards.small_tree import ACTUALS, MAY, freeze_today, saas_tree, signed_in, store_actuals
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("mate", password="pw-mate", first_name="Mate")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
 
 
 @pytest.fixture

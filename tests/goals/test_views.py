@@ -26,11 +26,6 @@ def signed_in(user) -> Client:
     return client
 
 
-@pytest.fixture
-def manager_client(manager) -> Client:
-    return signed_in(manager)
-
-
 @pytest.fixture(params=["manager", "executive", "member"])
 def any_role_client(request) -> Client:
     return signed_in(request.getfixturevalue(request.param))
