@@ -5,7 +5,7 @@ database beside it (``<name>_bench``, created and dropped here), each in its own
 
 - generate a synthetic tree (``goals.dev.trees``, default 10,000 nodes × 60 monthly periods);
 - the floor: a bare ``SELECT node_id, period_start, SUM(value) … GROUP BY`` over its actuals;
-- the full rebuild: ``goals.jobs.tree_rollup`` (first run inserting, then re-runs upserting);
+- the full rebuild: ``goals.rollup.jobs.tree_rollup`` (first run inserting, then re-runs upserting);
 - the SQL statements of a rebuild at two tree sizes (they must not grow with the node count);
 - the baseline: a naive recursive ORM rollup, one query per node and period — timed on a sample
   of subtrees and extrapolated to the whole tree (it would take many minutes);
@@ -454,7 +454,7 @@ def report(results: list[dict], machine: dict, today: date) -> str:
         "  one period grid (the synthetic tree does; so does any tree built for one fiscal year with one",
         "  frequency): each grid — the node's periods, fiscal quarters, fiscal years — is a numpy matrix of nodes",
         "  × windows, filled level by level from the leaves up; children are added one after another in tree",
-        "  order as the engine does, so every stored float is identical to `goals.rollup.TreeRollup`'s",
+        "  order as the engine does, so every stored float is identical to `goals.rollup.engine.TreeRollup`'s",
         "  (tests/goals/test_rollup_columns.py compares every document). Other trees go node by node.",
         "- Documents are encoded with orjson (NaN → null) and stored as JSON text (`json` on PostgreSQL, lz4",
         "  compressed) instead of jsonb, which parsed and re-encoded every document on the way in.",

@@ -410,7 +410,7 @@ class RollupChange(models.Model):
 class JSONDocumentField(models.TextField):
     """A JSON document stored as text and read back as Python data.
 
-    The rollup writes each node's series already encoded (goals.rollup_columns), so it is kept
+    The rollup writes each node's series already encoded (goals.rollup.columns), so it is kept
     as text (``json`` on PostgreSQL) rather than as a JSONField: jsonb had to parse and re-encode
     every document the rebuild wrote, most of a large rebuild's time on PostgreSQL.
     """

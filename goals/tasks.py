@@ -1,4 +1,4 @@
-"""Celery tasks: thin — they take ids and call one service (goals.jobs.tree_rollup)."""
+"""Celery tasks: thin — they take ids and call one service (goals.rollup.jobs.tree_rollup)."""
 
 from __future__ import annotations
 

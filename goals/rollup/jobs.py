@@ -136,7 +136,7 @@ FAILURE_MAX_LENGTH = 500
 
 def tree_rollup_failed(*, root_id: int, error: Exception) -> None:
     """Record that a run of the tree's rollup raised: when and why (shown to managers). The tree
-    stays stale; the next request enqueues a run again (goals.jobs.request_rollup)."""
+    stays stale; the next request enqueues a run again (goals.rollup.jobs.request_rollup)."""
     reason = f"{type(error).__name__}: {error}"[:FAILURE_MAX_LENGTH]
     RollupState.objects.filter(root_id=root_id).update(failed_at=timezone.now(), failure=reason)
 

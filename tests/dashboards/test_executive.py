@@ -1,4 +1,4 @@
-"""The executive dashboard (dashboards/views.py executive_home, dashboards/executive.py): per KGI
+"""The executive dashboard (dashboards/views.py executive_home, dashboards/pages/executive.py): per KGI
 the gap, the projection, the status map and the KPIs most behind, read from the stored rollup of
 the demo tree (seed_demo as of a fixed day); who may see it; a fixed number of queries."""
 

@@ -1,5 +1,5 @@
 """The node page's chart, its figures for the selected window and its children's (goals.views
-node_detail drawing dashboards/node_page.py), and the chart builder (dashboards/figures.py)."""
+node_detail drawing dashboards/pages/node.py), and the chart builder (dashboards/figures.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The monthly report of a tree (dashboards/views.py monthly_report, dashboards/monthly.py)."""
+"""The monthly report of a tree (dashboards/views.py monthly_report, dashboards/pages/monthly.py)."""
 
 from __future__ import annotations
 

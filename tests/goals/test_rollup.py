@@ -1,4 +1,4 @@
-"""The rollup engine (goals/rollup.py): pure, table-driven, fixed dates, no database.
+"""The rollup engine (goals/rollup/engine.py): pure, table-driven, fixed dates, no database.
 
 docs/rollup.md states each rule with a worked example; the examples are tested here.
 """

@@ -1,4 +1,4 @@
-"""goals.rollup_columns computes exactly the documents TreeRollup.series gives, node by node."""
+"""goals.rollup.columns computes exactly the documents TreeRollup.series gives, node by node."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A run after new actuals recomputes only their nodes and ancestors, and stores exactly what a
-full rebuild would (goals.jobs.tree_rollup with RollupChange rows)."""
+full rebuild would (goals.rollup.jobs.tree_rollup with RollupChange rows)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""goals.jobs.tree_rollup: the engine over a stored tree, written to RollupSeries.
+"""goals.rollup.jobs.tree_rollup: the engine over a stored tree, written to RollupSeries.
 
 The arithmetic is tested without a database in test_rollup.py; here: the right nodes and
 actuals are read, the series are upserted (running twice changes nothing), and the tree's stale
