@@ -156,7 +156,7 @@ def window_context(
     that take a date from it, with the node's dates as they are being saved (two queries)."""
     inherited: tuple[date | None, date | None] = (None, None)
     if parent is not None and parent.pk:
-        inherited = node_window(parent)
+        inherited = storage.node_window(parent)
     if not node.pk:
         return inherited, ()
     windows = {node.pk: inherited_window(node.start_date, node.deadline, inherited)}
@@ -275,7 +275,7 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
         kpis_under.update(dict(counted.order_by().values_list("parent_id").annotate(Count("pk"))))
         kpis_under.update(n.parent_id for n in nodes if n.kind == Kind.KPI and n.parent_id in outside)
     history = history_by_node(ids)
-    windows = nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
+    windows = storage.nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
     reports = {}
     for n in nodes:
         parent = parents.get(n.parent_id) if n.parent_id is not None else None
@@ -432,37 +432,6 @@ def measurement_list(
 
 def measurement_exists(*, node: Node, period: date) -> bool:
     return Measurement.objects.filter(node=node, period_start=period).exists()
-
-
-def node_window(node: Node) -> tuple[date | None, date | None]:
-    """The node's start date and deadline; a missing one is its nearest dated ancestor's, as in
-    the rollup engine (a KSF follows its KGI's window). (None, None) for a window SMART refuses."""
-    return nodes_windows([node])[node.pk]
-
-
-def nodes_windows(nodes: Sequence[Node]) -> dict[int, tuple[date | None, date | None]]:
-    """:func:`node_window` of several saved nodes, with at most one query (their ancestors)."""
-    undated = [n for n in nodes if n.start_date is None or n.deadline is None]
-    ancestors = []
-    if undated:
-        above = Q()
-        for n in undated:
-            above |= Q(tree_id=n.tree_id, lft__lt=n.lft, rght__gt=n.rght)
-        ancestors = list(
-            Node.objects.filter(above)
-            .order_by("-level")
-            .values_list("tree_id", "lft", "rght", "start_date", "deadline")
-        )
-    windows = {}
-    for n in nodes:
-        start, deadline = n.start_date, n.deadline
-        for tree_id, lft, rght, above_start, above_deadline in ancestors:  # nearest first
-            if tree_id == n.tree_id and lft < n.lft and rght > n.rght:
-                start, deadline = inherited_window(start, deadline, (above_start, above_deadline))
-        # A window written before SMART refused it: the rollup reports the node as an error;
-        # callers fall back to their default range instead of thousands of periods.
-        windows[n.pk] = (start, deadline) if window_fits(start, deadline, n.frequency) else (None, None)
-    return windows
 
 
 # --- actuals: the "My KPIs" page, the grid and the month locks ---------------------------------

@@ -21,9 +21,9 @@ from goals.periods import (
     periods_back,
     window_errors,
 )
+from goals.rollup import storage
 from goals.rollup.engine import Assessment
 from goals.rollup.storage import node_engine, tree_is_stale
-from goals.selectors import node_window
 
 REASON_TEXTS = {
     "no_number": _("It has no number of its own."),
@@ -105,7 +105,7 @@ def progress_range(node: Node, *, first: date | None, last: date | None, today: 
     hold at most ``MAX_WINDOW_PERIODS`` of the node's periods: the work grows with the number of
     periods (a daily KPI from 0001-01-01 kept a worker busy past 30 s).
     """
-    start, deadline = node_window(node)
+    start, deadline = storage.node_window(node)
     frequency, fiscal = node.frequency, node.organisation.fiscal_year_start_month
     errors: dict[str, list[str]] = {}
     if last is not None and start and period_end(period_start(last, frequency, fiscal), frequency) < start:
@@ -136,7 +136,7 @@ def progress_range(node: Node, *, first: date | None, last: date | None, today: 
 
 def explain_period_errors(node: Node, *, period: date) -> list[str]:
     """Why the node's period containing ``period`` cannot be explained: outside its window."""
-    start, deadline = node_window(node)
+    start, deadline = storage.node_window(node)
     first = period_start(period, node.frequency, node.organisation.fiscal_year_start_month)
     return window_errors(period=first, frequency=node.frequency, start=start, deadline=deadline)
 

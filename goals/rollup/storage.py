@@ -1,5 +1,6 @@
 """The rollup's storage: the engine loaded with a tree (or what one node depends on) from the
-database, and the documents written back (``RollupSeries``) and read for one node.
+database, a saved node's window as the engine resolves it, and the documents written back
+(``RollupSeries``) and read.
 
 The documents' format is goals.rollup.document's; this module only moves them in and out.
 """
@@ -26,6 +27,10 @@ from goals.models import (
     RollupSeries,
     RollupState,
     TargetOverride,
+)
+from goals.periods import (
+    inherited_window,
+    window_fits,
 )
 from goals.rollup import document
 from goals.rollup.engine import NodeSpec, TreeRollup
@@ -324,3 +329,34 @@ def documents_upsert(documents: list[tuple[int, str]], computed_at) -> None:
 def tree_is_stale(node: Node) -> bool:
     """True while a rollup of the node's tree is pending (results may lag the actuals)."""
     return RollupState.objects.filter(root__tree_id=node.tree_id, stale_since__isnull=False).exists()
+
+
+def node_window(node: Node) -> tuple[date | None, date | None]:
+    """The node's start date and deadline; a missing one is its nearest dated ancestor's, as in
+    the rollup engine (a KSF follows its KGI's window). (None, None) for a window SMART refuses."""
+    return nodes_windows([node])[node.pk]
+
+
+def nodes_windows(nodes: Sequence[Node]) -> dict[int, tuple[date | None, date | None]]:
+    """:func:`node_window` of several saved nodes, with at most one query (their ancestors)."""
+    undated = [n for n in nodes if n.start_date is None or n.deadline is None]
+    ancestors = []
+    if undated:
+        above = Q()
+        for n in undated:
+            above |= Q(tree_id=n.tree_id, lft__lt=n.lft, rght__gt=n.rght)
+        ancestors = list(
+            Node.objects.filter(above)
+            .order_by("-level")
+            .values_list("tree_id", "lft", "rght", "start_date", "deadline")
+        )
+    windows = {}
+    for n in nodes:
+        start, deadline = n.start_date, n.deadline
+        for tree_id, lft, rght, above_start, above_deadline in ancestors:  # nearest first
+            if tree_id == n.tree_id and lft < n.lft and rght > n.rght:
+                start, deadline = inherited_window(start, deadline, (above_start, above_deadline))
+        # A window written before SMART refused it: the rollup reports the node as an error;
+        # callers fall back to their default range instead of thousands of periods.
+        windows[n.pk] = (start, deadline) if window_fits(start, deadline, n.frequency) else (None, None)
+    return windows
