@@ -13,7 +13,7 @@ it uses that (scratch) database.
 - its SQL statements, and those of the same page for a smaller tree (they must not grow);
 - the size of the page and of the figure data it sends;
 - the baseline in the same run: the same page with every figure computed by the live rollup
-  engine (``goals.selectors.tree_engine``) instead of read from the stored rollup, and the same
+  engine (``goals.storage.tree_engine``) instead of read from the stored rollup, and the same
   page for a custom range of the same months (the one window the dashboard computes on request).
 """
 
@@ -101,7 +101,7 @@ def _statements(client, path: str) -> int:
 
 def _live_window_figures(roots, window):
     """The baseline's replacement for the stored figures: every node assessed now by the engine."""
-    from dashboards.selectors import engine_figures
+    from dashboards.stored import engine_figures
     from goals.models import Node
 
     out = {}
@@ -113,12 +113,12 @@ def _live_window_figures(roots, window):
 
 def _live_series_of(node_ids):
     """The baseline's replacement for the stored documents of the KGIs: computed now."""
-    from goals import selectors
     from goals.models import Node
+    from goals.rollup import storage
 
     out = {}
     for node in Node.objects.filter(pk__in=list(node_ids)).select_related("organisation"):
-        engine, _nodes = selectors.tree_engine(node.get_root())
+        engine, _nodes = storage.tree_engine(node.get_root())
         out[node.pk] = engine.series(node.pk)
     return out
 
@@ -144,11 +144,11 @@ def _measure(*, nodes: int, small_nodes: int, periods: int, requests: int, seed:
     from django.test import Client
     from django.utils import timezone
 
-    from dashboards import executive
+    from dashboards.pages import executive
     from dashboards.windows import window_from_params
-    from goals import services
+    from goals.dev.trees import tree_generate
     from goals.models import Membership, Organisation, Role
-    from goals.synthetic import tree_generate
+    from goals.rollup import jobs
 
     stamp = f"{time.time_ns()}"
     today = timezone.localdate()
@@ -158,7 +158,7 @@ def _measure(*, nodes: int, small_nodes: int, periods: int, requests: int, seed:
         organisation = Organisation.objects.create(name=f"Dashboard benchmark {label} {stamp}")
         tree = tree_generate(organisation=organisation, nodes=size, periods=periods, depth=6, seed=seed, today=today)
         began = time.perf_counter()
-        services.tree_rollup(root_id=tree.root.pk, as_of=today)
+        jobs.tree_rollup(root_id=tree.root.pk, as_of=today)
         user = get_user_model().objects.create_user(f"bench-{label}-{stamp}", password=None)
         Membership.objects.create(user=user, organisation=organisation, role=Role.EXECUTIVE)
         client = Client(HTTP_HOST="localhost")

@@ -3,9 +3,9 @@
 On SQLite (a fresh temporary file) and, when DATABASE_URL points at PostgreSQL, on a scratch
 database beside it (``<name>_bench``, created and dropped here), each in its own process:
 
-- generate a synthetic tree (``goals.synthetic``, default 10,000 nodes × 60 monthly periods);
+- generate a synthetic tree (``goals.dev.trees``, default 10,000 nodes × 60 monthly periods);
 - the floor: a bare ``SELECT node_id, period_start, SUM(value) … GROUP BY`` over its actuals;
-- the full rebuild: ``goals.services.tree_rollup`` (first run inserting, then re-runs upserting);
+- the full rebuild: ``goals.rollup.jobs.tree_rollup`` (first run inserting, then re-runs upserting);
 - the SQL statements of a rebuild at two tree sizes (they must not grow with the node count);
 - the baseline: a naive recursive ORM rollup, one query per node and period — timed on a sample
   of subtrees and extrapolated to the whole tree (it would take many minutes);
@@ -78,25 +78,25 @@ def _floor(tree_id: int) -> tuple[float, int]:
 
 
 def _rebuild_parts(root_id: int) -> dict:
-    """The rebuild's stages timed one by one (what services.tree_rollup runs, in order)."""
+    """The rebuild's stages timed one by one (what jobs.tree_rollup runs, in order)."""
     from django.db import transaction
     from django.utils import timezone
 
-    from goals import rollup_columns, selectors, services
     from goals.models import Node
+    from goals.rollup import columns, storage
 
     root = Node.objects.select_related("organisation").get(pk=root_id)
     parts = {}
-    with services._cyclic_gc_paused():
+    with storage.cyclic_gc_paused():
         began = time.perf_counter()
-        engine, nodes = selectors.tree_engine(root)
+        engine, nodes = storage.tree_engine(root)
         parts["load"] = time.perf_counter() - began
         began = time.perf_counter()
-        documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
+        documents = columns.tree_documents(engine, [n.pk for n in nodes])
         parts["compute"] = time.perf_counter() - began
     began = time.perf_counter()
     with transaction.atomic():
-        services._series_upsert(documents, timezone.now())
+        storage.documents_upsert(documents, timezone.now())
     parts["write"] = time.perf_counter() - began
     parts["megabytes"] = sum(len(d) for _, d in documents) / 1e6
     return parts
@@ -106,10 +106,10 @@ def _statements(root_id: int) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from goals import services
+    from goals.rollup import jobs
 
     with CaptureQueriesContext(connection) as captured:
-        services.tree_rollup(root_id=root_id)
+        jobs.tree_rollup(root_id=root_id)
     return len(captured.captured_queries)
 
 
@@ -220,14 +220,15 @@ def _incremental(root, repeat: int) -> dict:
 
 
 def measure(args) -> dict:
+    from goals.rollup import jobs
+
     _setup_django()
     from django import get_version
     from django.core.management import call_command
     from django.db import connection
 
-    from goals import services
+    from goals.dev.trees import tree_generate
     from goals.models import Node, Organisation
-    from goals.synthetic import tree_generate
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
@@ -255,8 +256,8 @@ def measure(args) -> dict:
     out["floor_seconds"], out["floor_rows"] = _floor(big.root.tree_id)
     say(f"floor (GROUP BY over the actuals): {out['floor_seconds']:.3f} s, {out['floor_rows']} rows")
 
-    first, _ = _best(1, lambda: services.tree_rollup(root_id=big.root.pk))
-    best, times = _best(args.repeat, lambda: services.tree_rollup(root_id=big.root.pk))
+    first, _ = _best(1, lambda: jobs.tree_rollup(root_id=big.root.pk))
+    best, times = _best(args.repeat, lambda: jobs.tree_rollup(root_id=big.root.pk))
     out.update(rebuild_first_seconds=first, rebuild_best_seconds=best, rebuild_median_seconds=median(times))
     say(f"full rebuild: first {first:.2f} s, then best {best:.2f} s / median {median(times):.2f} s")
 
@@ -266,7 +267,7 @@ def measure(args) -> dict:
     out["statements_big"] = _statements(big.root.pk)
     small = tree_generate(organisation=organisation, nodes=args.small_nodes, periods=args.periods, depth=6)
     out["small_nodes"] = small.nodes
-    services.tree_rollup(root_id=small.root.pk)
+    jobs.tree_rollup(root_id=small.root.pk)
     out["statements_small"] = _statements(small.root.pk)
     say(
         f"SQL statements per rebuild: {out['statements_small']} ({small.nodes} nodes), {out['statements_big']} ({big.nodes})"
@@ -280,7 +281,7 @@ def measure(args) -> dict:
     )
 
     team = tree_generate(organisation=organisation, nodes=args.team_nodes, periods=args.periods, depth=6)
-    services.tree_rollup(root_id=team.root.pk)
+    jobs.tree_rollup(root_id=team.root.pk)
     out["incremental_team"] = {"nodes": team.nodes, **_incremental(Node.objects.get(pk=team.root.pk), 5)}
     out["incremental_big"] = {"nodes": big.nodes, **_incremental(root, 2)}
     say(
@@ -449,11 +450,11 @@ def report(results: list[dict], machine: dict, today: date) -> str:
         "",
         "## How the rebuild works now, and what is left",
         "",
-        "- `goals/rollup_columns.py` computes every node's stored document at once when the tree's nodes share",
+        "- `goals/columns.py` computes every node's stored document at once when the tree's nodes share",
         "  one period grid (the synthetic tree does; so does any tree built for one fiscal year with one",
         "  frequency): each grid — the node's periods, fiscal quarters, fiscal years — is a numpy matrix of nodes",
         "  × windows, filled level by level from the leaves up; children are added one after another in tree",
-        "  order as the engine does, so every stored float is identical to `goals.rollup.TreeRollup`'s",
+        "  order as the engine does, so every stored float is identical to `goals.rollup.engine.TreeRollup`'s",
         "  (tests/goals/test_rollup_columns.py compares every document). Other trees go node by node.",
         "- Documents are encoded with orjson (NaN → null) and stored as JSON text (`json` on PostgreSQL, lz4",
         "  compressed) instead of jsonb, which parsed and re-encoded every document on the way in.",

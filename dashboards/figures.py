@@ -382,7 +382,7 @@ def progress_chart(
 
 
 @dataclass(frozen=True)
-class Box:
+class StatusMapNode:
     """One node of the status map."""
 
     id: int
@@ -414,13 +414,13 @@ def depth_within(depths: Sequence[int], budget: int = ICICLE_BOXES) -> int:
     return deepest
 
 
-def boxes_within(boxes: Sequence[Box], budget: int = ICICLE_BOXES) -> list[Box]:
+def boxes_within(boxes: Sequence[StatusMapNode], budget: int = ICICLE_BOXES) -> list[StatusMapNode]:
     """The top levels of the map that fit in ``budget`` boxes together (at least the first one)."""
     deepest = depth_within([box.depth for box in boxes], budget)
     return [box for box in boxes if box.depth <= deepest]
 
 
-def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
+def status_icicle(boxes: Sequence[StatusMapNode], *, title: str) -> dict:
     """The tree from left to right, each box coloured by status, with its symbol and attainment
     as text; a box's ``customdata`` is where a click on it goes."""
     shown = {box.id for box in boxes}
@@ -470,7 +470,7 @@ def status_icicle(boxes: Sequence[Box], *, title: str) -> dict:
     return figure
 
 
-def status_outline(boxes: Sequence[Box]) -> SafeString:
+def status_outline(boxes: Sequence[StatusMapNode]) -> SafeString:
     """The status map's text equivalent: the boxes as an indented list of links, each with its
     status in words. Built here in one pass (a template loop over hundreds of boxes was a third
     of the page's time); every value is escaped by ``format_html_join``."""

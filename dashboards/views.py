@@ -9,12 +9,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from dashboards import executive, figures, monthly
-from dashboards import selectors as dashboard_selectors
+from dashboards import figures
 from dashboards.figures import sparkline
+from dashboards.pages import executive, monthly
+from dashboards.pages import manager as manager_page
+from dashboards.pages import member as member_page
 from dashboards.windows import MONTH, month_window, window_from_params
 from goals import selectors
-from goals.access import actuals_required, membership_required
+from goals.access import (
+    actuals_required,
+    builds_trees,
+    membership_required,
+    sees_manager_dashboard,
+    sees_team_attainment,
+    sees_whole_organisation,
+)
 from goals.models import Role
 from goals.periods import add_months
 from goals.smart import Level
@@ -38,7 +47,7 @@ def executive_home(request: HttpRequest) -> HttpResponse:
     (``?node=`` drills into a subtree) and the KPIs most behind. Executives and managers only:
     it shows every member's attainment."""
     membership = request.membership
-    if membership.role not in (Role.EXECUTIVE, Role.MANAGER):
+    if not sees_whole_organisation(membership):
         raise PermissionDenied
     today = timezone.localdate()
     window, window_errors = window_from_params(
@@ -75,18 +84,18 @@ def _window(request: HttpRequest, *, default: str = "month"):
     )
 
 
-def _trees_in_scope(request: HttpRequest) -> dashboard_selectors.ManagerTrees:
+def _trees_in_scope(request: HttpRequest) -> manager_page.ManagerTrees:
     """The trees a manager looks at: ``trees=<root id>`` (404 for another organisation's), all of
     them, or theirs — those where they own a node; by default theirs if they own any."""
     choice = request.GET.get("trees", "")
     root = None
     if choice and choice not in TREE_SCOPES:
         root = selectors.node_get(request.membership, choice)
-    return dashboard_selectors.manager_trees(
+    return manager_page.manager_trees(
         request.membership,
         user_id=request.user.pk,
         tree_id=root.tree_id if root is not None else None,
-        everything=choice == "all" or (not choice and request.membership.role != Role.MANAGER),
+        everything=choice == "all" or (not choice and not builds_trees(request.membership)),
     )
 
 
@@ -95,13 +104,13 @@ def manager_home(request: HttpRequest) -> HttpResponse:
     """Managers chase their trees here; executives may read it (without the links that change
     anything); team members have their own page."""
     membership = request.membership
-    if membership.role == Role.MEMBER:
+    if not sees_manager_dashboard(membership):
         raise PermissionDenied
     window, window_errors = _window(request)
     chosen = _trees_in_scope(request)
     trees, scope = chosen.trees, chosen.scope
     nodes = [node for tree in trees for node in tree.nodes]
-    board = dashboard_selectors.manager_dashboard(
+    board = manager_page.manager_dashboard(
         membership, [tree.root for tree in trees], nodes, window=window, today=timezone.localdate()
     )
     open_findings = [
@@ -151,8 +160,8 @@ def member_home(request: HttpRequest) -> HttpResponse:
     the team's scores only where the organisation shares them."""
     membership = request.membership
     window, window_errors = _window(request)
-    show_team = membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment
-    board = dashboard_selectors.member_dashboard(
+    show_team = sees_team_attainment(membership)
+    board = member_page.member_dashboard(
         membership, user=request.user, window=window, today=timezone.localdate(), show_team=show_team
     )
     cards = [

@@ -1,4 +1,5 @@
-"""Who may do what: the role checks every view uses (the API has its own in goals/apis.py)."""
+"""Who may do what: the role checks and who may see whose attainment, for every view, the API,
+the actuals and the dashboards."""
 
 from __future__ import annotations
 
@@ -9,7 +10,44 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from goals.models import Membership, Role
-from goals.selectors import attainment_hidden_owners, membership_for
+from goals.selectors import membership_for
+
+
+def builds_trees(membership: Membership) -> bool:
+    """Only managers build and change trees, and close and reopen months."""
+    return membership.role == Role.MANAGER
+
+
+def enters_actuals(membership: Membership) -> bool:
+    """Members and managers log actuals; executives read the results but enter nothing."""
+    return membership.role in (Role.MANAGER, Role.MEMBER)
+
+
+def sees_whole_organisation(membership: Membership) -> bool:
+    """Executives and managers read every tree's figures (the executive view)."""
+    return membership.role in (Role.EXECUTIVE, Role.MANAGER)
+
+
+def sees_manager_dashboard(membership: Membership) -> bool:
+    """Managers chase their trees on the manager's dashboard; executives may read it."""
+    return membership.role != Role.MEMBER
+
+
+def sees_team_attainment(membership: Membership) -> bool:
+    """Whether the caller sees the other team members' personal attainment: managers and
+    executives always, team members when their organisation shares it."""
+    return membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment
+
+
+def attainment_hidden_owners(membership: Membership) -> frozenset[int]:
+    """The users whose personal attainment the caller may not see: for a team member, the other
+    team members, unless the organisation lets members see each other's."""
+    if sees_team_attainment(membership):
+        return frozenset()
+    others = Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.MEMBER).exclude(
+        user_id=membership.user_id
+    )
+    return frozenset(others.values_list("user_id", flat=True))
 
 
 def request_membership(request) -> Membership | None:
@@ -41,7 +79,7 @@ def manager_required(view):
     @membership_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if request.membership.role != Role.MANAGER:
+        if not builds_trees(request.membership):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -54,7 +92,7 @@ def actuals_required(view):
     @membership_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if request.membership.role not in (Role.MANAGER, Role.MEMBER):
+        if not enters_actuals(request.membership):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -66,7 +104,7 @@ def attainment_visible(membership: Membership, node, *, hidden_owners: frozenset
 
     Team members see their own KPIs (owned, or entered as a reporter: ``reports``) and the shared
     goals owned by managers and executives; another team member's personal KPIs only when the
-    organisation allows it (``hidden_owners`` from goals.selectors.attainment_hidden_owners).
+    organisation allows it (``hidden_owners`` from :func:`attainment_hidden_owners`).
     """
     if node.owner_id is None or node.owner_id not in hidden_owners:
         return True

@@ -19,8 +19,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import rollup, rollup_jobs
-from goals.models import Kind, Measurement, Membership, Node, PeriodLock, Role, ValueSource
+from goals.access import builds_trees, enters_actuals
+from goals.models import Measurement, Membership, Node, PeriodLock, Role, takes_actuals_q
 from goals.periods import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -31,6 +31,8 @@ from goals.periods import (
     period_start,
     window_errors,
 )
+from goals.rollup import jobs, storage
+from goals.rollup.engine import OFF_TRACK, judge
 from goals.services import _lock_organisation
 from goals.targets import Target
 
@@ -43,11 +45,11 @@ def can_enter(membership: Membership, node: Node) -> bool:
     """Members enter for the nodes they own or report; managers for any; executives never."""
     if node.organisation_id != membership.organisation_id or node.is_archived:
         return False
-    if membership.role == Role.MANAGER:
+    if not enters_actuals(membership):
+        return False
+    if builds_trees(membership):
         return True
-    if membership.role == Role.MEMBER:
-        return node.owner_id == membership.user_id or node.reporters.filter(pk=membership.user_id).exists()
-    return False
+    return node.owner_id == membership.user_id or node.reporters.filter(pk=membership.user_id).exists()
 
 
 def value_errors(*, value: Decimal, unit: str) -> list[str]:
@@ -130,7 +132,7 @@ def node_errors(node: Node) -> list[str]:
             _("This number is computed from its children (%(source)s); enter the children's actuals instead.")
             % {"source": node.get_value_source_display()}
         ]
-    if node.kind == "ksf" and node.target_value is None:
+    if not node.takes_actuals:  # a KSF without a number of its own
         return [_("This success factor has no number of its own; enter its KPIs' actuals instead.")]
     return []
 
@@ -138,14 +140,13 @@ def node_errors(node: Node) -> list[str]:
 def off_track(node: Node, value: Decimal, target: Target | float | None) -> bool:
     """Whether the value alone, against the period's target, would be off track — judged by
     the rollup's own rules (direction, ranges, thresholds), so the form and the figures agree."""
-    from goals import selectors  # selectors imports services; import here to keep one direction
 
     if target is None:
         return False
     if not isinstance(target, Target):
         target = Target(value=float(target))
-    _, _, status, _ = rollup.judge(selectors.rollup_spec(node), float(value), target)
-    return status == rollup.OFF_TRACK
+    _, _, status, _ = judge(storage.rollup_spec(node), float(value), target)
+    return status == OFF_TRACK
 
 
 @dataclass(frozen=True)
@@ -211,11 +212,10 @@ def measurements_check(
 
     The grid uses it to show every bad cell at once, even while some cells are not numbers.
     """
-    from goals import selectors  # selectors imports services; import here to keep one direction
 
     today = today or timezone.localdate()
     locks = locked_months(membership.organisation_id)
-    targets = selectors.period_plan([(e.node, e.period) for e in entries], membership.organisation)
+    targets = storage.period_plan([(e.node, e.period) for e in entries], membership.organisation)
     row_errors = {}
     for index, entry in enumerate(entries):
         errors = measurement_errors(
@@ -241,7 +241,7 @@ def measurements_upsert_bulk(
     saved = [_save(entry, membership.user) for entry in entries]
     for tree_id in sorted({e.node.tree_id for e in entries}):
         changed = [e.node.pk for e in entries if e.node.tree_id == tree_id]
-        rollup_jobs.request_rollup(tree_id=tree_id, node_ids=changed)
+        jobs.request_rollup(tree_id=tree_id, node_ids=changed)
     return saved
 
 
@@ -265,7 +265,7 @@ class RowErrors(ValidationError):
 
 def can_lock(membership: Membership) -> bool:
     """Only managers close and reopen months."""
-    return membership.role == Role.MANAGER
+    return builds_trees(membership)
 
 
 def lock_errors(*, month: date, today: date, is_locked: bool, locking: bool, reason: str) -> dict[str, list[str]]:
@@ -334,12 +334,10 @@ def period_reopen(*, membership: Membership, month: date, reason: str, today: da
 def entry_nodes(membership: Membership, *, tree_id: int | None = None) -> QuerySet[Node]:
     """The query form of :func:`can_enter` and :func:`node_errors` (keep them in step): every
     node the caller may log actuals for, in tree order."""
-    nodes = Node.objects.filter(
-        organisation_id=membership.organisation_id, is_archived=False, value_source=ValueSource.MANUAL
-    ).exclude(kind=Kind.KSF, target_value__isnull=True)
+    nodes = Node.objects.filter(takes_actuals_q(), organisation_id=membership.organisation_id, is_archived=False)
     if membership.role == Role.MEMBER:
         nodes = nodes.filter(Q(owner_id=membership.user_id) | Q(reporters=membership.user_id)).distinct()
-    elif membership.role != Role.MANAGER:
+    elif not builds_trees(membership):
         return nodes.none()
     if tree_id is not None:
         nodes = nodes.filter(tree_id=tree_id)

@@ -19,7 +19,6 @@ from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
 # A page is computed and serialised within the request: keep it to a size answered in well under
 # a second (a node's SMART report is computed for each node of the page).
@@ -96,4 +95,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": message}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return Response({"detail": _("The request has too many fields.")}, status=status.HTTP_400_BAD_REQUEST)
+    # Imported here: rest_framework.views reads REST_FRAMEWORK's parser and pagination classes,
+    # which are this module's, when it is first imported (a circular import otherwise, hit when
+    # a system check imports this module before anything imported rest_framework.views).
+    from rest_framework.views import exception_handler
+
     return exception_handler(exc, context)

@@ -29,8 +29,9 @@ from rest_framework.views import APIView
 
 from goals import access, actuals, selectors, services
 from goals.api_input import ApiPagination, PageQuerySerializer, refuse_null_characters
-from goals.models import Kind, Measurement, Membership, Node, Role, Status
+from goals.models import Kind, Measurement, Membership, Node, Status
 from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date
+from goals.rollup import explain
 
 User = get_user_model()
 
@@ -48,7 +49,7 @@ class IsOrganisationMember(permissions.BasePermission):
         request.membership = membership
         if request.method in permissions.SAFE_METHODS:
             return True
-        return membership.role == Role.MANAGER
+        return access.builds_trees(membership)
 
 
 class OrganisationApi(APIView):
@@ -398,7 +399,7 @@ class MayEnterActuals(IsOrganisationMember):
     message = gettext_lazy("Executives read actuals; managers and team members enter them.")
 
     def has_permission(self, request, view) -> bool:
-        return super().has_permission(request, view) or request.membership.role == Role.MEMBER
+        return super().has_permission(request, view) or access.enters_actuals(request.membership)
 
 
 class MeasurementInputSerializer(serializers.Serializer):
@@ -473,7 +474,7 @@ class MeasurementListCreateApi(OrganisationApi):
             first=params.get("from"),
             last=params.get("to"),
         )
-        if hidden := selectors.attainment_hidden_owners(self.membership):
+        if hidden := access.attainment_hidden_owners(self.membership):
             # Another team member's personal KPIs stay private unless the organisation shares them.
             reported = Node.objects.filter(reporters=self.membership.user_id).values("pk")
             measurements = measurements.filter(~Q(node__owner_id__in=hidden) | Q(node_id__in=reported))
@@ -630,12 +631,12 @@ class NodeProgressApi(OrganisationApi):
         node = self.node_with_attainment(pk)
         params = self.query(self.QuerySerializer)
         try:
-            first, last = selectors.progress_range(
+            first, last = explain.progress_range(
                 node, first=params.get("from"), last=params.get("to"), today=timezone.localdate()
             )
         except DjangoValidationError as error:
             raise _service_errors(error) from None
-        return Response(NodeProgressSerializer(selectors.node_progress(node, first=first, last=last)).data)
+        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last)).data)
 
 
 class ExplainInputSerializer(serializers.Serializer):
@@ -679,10 +680,10 @@ class NodeExplainApi(OrganisationApi):
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
         period = self.query(self.QuerySerializer)["period"]
-        if errors := selectors.explain_period_errors(node, period=period):
+        if errors := explain.explain_period_errors(node, period=period):
             raise ValidationError({"period": errors})
-        explanation = selectors.node_explain(node, period=period)
-        if hidden := selectors.attainment_hidden_owners(self.membership):
+        explanation = explain.node_explain(node, period=period)
+        if hidden := access.attainment_hidden_owners(self.membership):
             owners = dict(
                 Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")
             )

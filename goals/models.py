@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 from simple_history.models import HistoricalRecords
 
+from goals.targets import has_number
+
 # The longest description, rationale or note (about a page of text): the forms' 2,000 characters.
 TEXT_MAX_LENGTH = 2000
 
@@ -288,6 +290,29 @@ class Node(MPTTModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
 
+    @property
+    def has_number(self) -> bool:
+        """It has a number of its own (goals.targets.has_number; :func:`has_number_q` in SQL)."""
+        return has_number(direction=self.direction, target=self.target_value, low=self.target_min, high=self.target_max)
+
+    @property
+    def takes_actuals(self) -> bool:
+        """Someone enters its value by hand: a hand-entered node, but not a KSF without a number
+        of its own (its KPIs measure it). :func:`takes_actuals_q` in SQL."""
+        return self.value_source == ValueSource.MANUAL and (self.kind != Kind.KSF or self.has_number)
+
+
+def has_number_q(prefix: str = "") -> models.Q:
+    """:attr:`Node.has_number` as a query condition (``prefix``: the path to the node, e.g. ``"node__"``)."""
+    maintain = models.Q(**{f"{prefix}direction": Direction.MAINTAIN})
+    range_ = models.Q(**{f"{prefix}target_min__isnull": False}) | models.Q(**{f"{prefix}target_max__isnull": False})
+    return (maintain & range_) | (~maintain & models.Q(**{f"{prefix}target_value__isnull": False}))
+
+
+def takes_actuals_q() -> models.Q:
+    """:attr:`Node.takes_actuals` as a query condition."""
+    return models.Q(value_source=ValueSource.MANUAL) & (~models.Q(kind=Kind.KSF) | has_number_q())
+
 
 class Measurement(models.Model):
     """An actual value of a node for one period (entered by a member; rolled up later)."""
@@ -385,7 +410,7 @@ class RollupChange(models.Model):
 class JSONDocumentField(models.TextField):
     """A JSON document stored as text and read back as Python data.
 
-    The rollup writes each node's series already encoded (goals.rollup_columns), so it is kept
+    The rollup writes each node's series already encoded (goals.rollup.columns), so it is kept
     as text (``json`` on PostgreSQL) rather than as a JSONField: jsonb had to parse and re-encode
     every document the rebuild wrote, most of a large rebuild's time on PostgreSQL.
     """

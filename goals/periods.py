@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.utils.formats import date_format
@@ -154,3 +155,22 @@ def period_label(start: date, frequency: str) -> str:
 def month_label(month: date) -> str:
     """A month as the lock pages and messages name it: "November 2026"."""
     return period_label(month, "monthly")
+
+
+# --- a node's window ---------------------------------------------------------------------------
+
+NodeWindow = tuple[date | None, date | None]  # (start, deadline)
+
+
+def inherited_window(start: date | None, deadline: date | None, above: NodeWindow) -> NodeWindow:
+    """A node without a start date or a deadline takes its nearest dated ancestor's (``above``:
+    its parent's window, itself inherited). The one rule the rollup, SMART and every page use."""
+    return (start or above[0], deadline or above[1])
+
+
+def tree_windows(rows: Iterable[tuple[int, int | None, date | None, date | None]]) -> dict[int, NodeWindow]:
+    """Each node's window from rows (id, parent id, start, deadline) in tree order, parents first."""
+    windows: dict[int, NodeWindow] = {}
+    for node_id, parent_id, start, deadline in rows:
+        windows[node_id] = inherited_window(start, deadline, windows.get(parent_id, (None, None)))
+    return windows

@@ -4,42 +4,32 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import Count, FloatField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from goals import rollup, smart, targets
+from goals import smart
 from goals.models import (
     Kind,
     Measurement,
     Membership,
     Node,
     PeriodLock,
-    Role,
-    RollupSeries,
     RollupState,
-    TargetOverride,
 )
 from goals.periods import (
-    MAX_WINDOW_PERIODS,
-    period_count,
-    period_end,
+    inherited_window,
     period_start,
     period_starts,
-    periods_back,
-    window_errors,
+    tree_windows,
     window_fits,
 )
+from goals.rollup import document, storage
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -60,17 +50,6 @@ def membership_for(user) -> Membership | None:
         return Membership.objects.select_related("organisation").get(user=user)
     except Membership.DoesNotExist:
         return None
-
-
-def attainment_hidden_owners(membership: Membership) -> frozenset[int]:
-    """The users whose personal attainment the caller may not see: for a team member, the other
-    team members, unless the organisation lets members see each other's (see goals.access)."""
-    if membership.role != Role.MEMBER or membership.organisation.members_see_team_attainment:
-        return frozenset()
-    others = Membership.objects.filter(organisation_id=membership.organisation_id, role=Role.MEMBER).exclude(
-        user_id=membership.user_id
-    )
-    return frozenset(others.values_list("user_id", flat=True))
 
 
 def nodes_of(membership: Membership) -> QuerySet[Node]:
@@ -177,10 +156,10 @@ def window_context(
     that take a date from it, with the node's dates as they are being saved (two queries)."""
     inherited: tuple[date | None, date | None] = (None, None)
     if parent is not None and parent.pk:
-        inherited = node_window(parent)
+        inherited = storage.node_window(parent)
     if not node.pk:
         return inherited, ()
-    windows = {node.pk: (node.start_date or inherited[0], node.deadline or inherited[1])}
+    windows = {node.pk: inherited_window(node.start_date, node.deadline, inherited)}
     dependants = []
     rows = (
         node.get_descendants()
@@ -189,8 +168,7 @@ def window_context(
         .values_list("pk", "parent_id", "start_date", "deadline", "code", "frequency")
     )
     for pk, parent_id, start, deadline, code, frequency in rows:
-        above = windows.get(parent_id, (None, None))
-        windows[pk] = (start or above[0], deadline or above[1])
+        windows[pk] = inherited_window(start, deadline, windows.get(parent_id, (None, None)))
         if start is None or deadline is None:
             dependants.append((code, frequency, *windows[pk]))
     return inherited, tuple(dependants)
@@ -237,10 +215,7 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
             kpis_under[n.parent_id] += 1
     history = history_by_node(list(by_id))
     # Each node's window as the rollup resolves it (nodes come in tree order, parents first).
-    windows: dict[int, tuple[date | None, date | None]] = {}
-    for n in nodes:
-        above = windows.get(n.parent_id, (None, None))
-        windows[n.pk] = (n.start_date or above[0], n.deadline or above[1])
+    windows = tree_windows((n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes)
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
@@ -300,7 +275,7 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
         kpis_under.update(dict(counted.order_by().values_list("parent_id").annotate(Count("pk"))))
         kpis_under.update(n.parent_id for n in nodes if n.kind == Kind.KPI and n.parent_id in outside)
     history = history_by_node(ids)
-    windows = nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
+    windows = storage.nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
     reports = {}
     for n in nodes:
         parent = parents.get(n.parent_id) if n.parent_id is not None else None
@@ -413,167 +388,6 @@ def node_changes(node: Node, *, limit: int = 50) -> list[NodeChange]:
     return out
 
 
-def rollup_spec(node: Node) -> rollup.NodeSpec:
-    def number(value):
-        return None if value is None else float(value)
-
-    return rollup.NodeSpec(
-        id=node.pk,
-        parent_id=node.parent_id,
-        code=node.code,
-        kind=node.kind,
-        unit=node.unit,
-        direction=node.direction,
-        value_source=node.value_source,
-        formula=node.formula,
-        time_aggregation=node.time_aggregation,
-        frequency=node.frequency,
-        weight=float(node.weight),
-        baseline=number(node.baseline_value),
-        target=number(node.target_value),
-        target_min=number(node.target_min),
-        target_max=number(node.target_max),
-        target_scope=node.target_scope,
-        start=node.start_date,
-        deadline=node.deadline,
-        at_risk_below=float(node.at_risk_below),
-        off_track_below=float(node.off_track_below),
-        status_rule=node.status_rule,
-    )
-
-
-def _tree_actuals(tree_id: int) -> dict[int, dict[date, float]]:
-    """Every actual of the tree's active nodes as floats, by node and period, in one query.
-
-    The rebuild of a large tree reads hundreds of thousands of actuals, and Django's per-row
-    conversions (a Decimal for each value, a date parsed from each string on SQLite) were most of
-    the time it took to load them: the query is built by the ORM but its rows are read raw, the
-    value cast to a float by the database and each distinct period parsed once. The floats are
-    those ``float(value)`` of the DecimalField would give (see ``_as_read_by_django``).
-    """
-    query = Measurement.objects.filter(node__tree_id=tree_id, node__is_archived=False).order_by()
-    sql, params = query.values_list("node_id", "period_start", Cast("value", FloatField())).query.sql_with_params()
-    sqlite = connection.vendor == "sqlite"
-    periods: dict[object, date] = {}
-    points: dict[int, dict[date, float]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for node_id, period, value in cursor.fetchall():
-            day = periods.get(period)
-            if day is None:
-                day = periods[period] = date.fromisoformat(period) if isinstance(period, str) else period
-            if sqlite and not -1e11 < value < 1e11:
-                value = _as_read_by_django(value)
-            points[node_id][day] = value
-    return points
-
-
-_SQLITE_DECIMAL = DecimalContext(prec=15)
-_FOUR_PLACES = Decimal("0.0001")
-
-
-def _as_read_by_django(value: float) -> float:
-    """A large actual as Django reads it from SQLite (15 significant digits, 4 places), so the
-    engine sees the same number as before. Below 1e11 (15 digits with 4 places) the float read
-    by the database already is that number; PostgreSQL's numeric-to-float cast is always exact."""
-    return float(_SQLITE_DECIMAL.create_decimal_from_float(value).quantize(_FOUR_PLACES))
-
-
-def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
-    """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
-    nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
-    ids = [n.pk for n in nodes]
-    points = _tree_actuals(root.tree_id)
-    overrides: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in TargetOverride.objects.filter(node_id__in=ids).values_list(
-        "node_id", "period_start", "value"
-    ):
-        overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in nodes],
-        points,
-        as_of=as_of or timezone.localdate(),
-        fiscal_start_month=root.organisation.fiscal_year_start_month,
-        overrides=overrides,
-    )
-    return engine, nodes
-
-
-def node_engine(node: Node, *, as_of: date | None = None) -> tuple[rollup.TreeRollup, list[Node]]:
-    """The rollup engine loaded with what one node's figures depend on: its active subtree (its
-    value and status come from there) and its ancestors (a KSF follows its KGI's window).
-
-    Its assessments of the node and its descendants are :func:`tree_engine`'s; reading one KPI
-    no longer loads its siblings and the rest of the tree with all their actuals.
-    """
-    nodes = list(
-        Node.objects.filter(tree_id=node.tree_id, is_archived=False)
-        .filter(Q(lft__gte=node.lft, rght__lte=node.rght) | Q(lft__lt=node.lft, rght__gt=node.rght))
-        .order_by("lft")
-    )
-    below = Q(node__tree_id=node.tree_id, node__is_archived=False, node__lft__gte=node.lft, node__rght__lte=node.rght)
-    points: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in Measurement.objects.filter(below).values_list("node_id", "period_start", "value"):
-        points[node_id][period] = float(value)
-    overrides: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in TargetOverride.objects.filter(below).values_list("node_id", "period_start", "value"):
-        overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in nodes],
-        points,
-        as_of=as_of or timezone.localdate(),
-        fiscal_start_month=node.organisation.fiscal_year_start_month,
-        overrides=overrides,
-    )
-    return engine, nodes
-
-
-def tree_engine_around(
-    root: Node, node_ids: Sequence[int], *, as_of: date
-) -> tuple[rollup.TreeRollup, list[int], set[int], dict[int, dict]] | None:
-    """What recomputing only ``node_ids`` and their ancestors needs, or None if it cannot be done.
-
-    The engine is loaded with those nodes (their actuals and overrides) and their ancestors'
-    other children, whose stored documents come back as the fourth item: (engine, every loaded id
-    in tree order, the ids to recompute, stored documents of the rest). A constant number of
-    queries, whatever the size of the tree.
-    """
-    changed = list(
-        Node.objects.filter(tree_id=root.tree_id, pk__in=node_ids, is_archived=False).values_list("lft", "rght")
-    )
-    if not changed or len(changed) != len(set(node_ids)):
-        return None
-    on_path = Q()
-    for lft, rght in changed:
-        on_path |= Q(lft__lte=lft, rght__gte=rght)
-    active = Node.objects.filter(tree_id=root.tree_id, is_archived=False)
-    path = set(active.filter(on_path).values_list("pk", flat=True))
-    nodes = list(active.filter(Q(pk__in=path) | Q(parent_id__in=path)).order_by("lft"))
-    others = [n.pk for n in nodes if n.pk not in path]
-    stored = dict(RollupSeries.objects.filter(node_id__in=others).values_list("node_id", "series"))
-    if len(stored) != len(others) or any(doc.get("as_of") != as_of.isoformat() for doc in stored.values()):
-        return None
-    manual = [n.pk for n in nodes if n.pk in path and n.value_source == "manual"]
-    points: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in Measurement.objects.filter(node_id__in=manual).values_list(
-        "node_id", "period_start", "value"
-    ):
-        points[node_id][period] = float(value)
-    overrides: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in TargetOverride.objects.filter(node_id__in=list(path)).values_list(
-        "node_id", "period_start", "value"
-    ):
-        overrides[node_id][period] = float(value)
-    engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in nodes],
-        points,
-        as_of=as_of,
-        fiscal_start_month=root.organisation.fiscal_year_start_month,
-        overrides=overrides,
-    )
-    return engine, [n.pk for n in nodes], path, stored
-
-
 @dataclass(frozen=True)
 class RollupFailure:
     """The last run of a tree's rollup raised (goals.tasks.rollup_tree): when and why."""
@@ -593,245 +407,6 @@ def rollup_failures(organisation_id: int, tree_ids: Sequence[int]) -> list[Rollu
         .order_by("root__tree_id")
     )
     return [RollupFailure(state.root, state.failed_at, state.failure) for state in states]
-
-
-def tree_is_stale(node: Node) -> bool:
-    """True while a rollup of the node's tree is pending (results may lag the actuals)."""
-    return RollupState.objects.filter(root__tree_id=node.tree_id, stale_since__isnull=False).exists()
-
-
-def period_targets(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], float | None]:
-    """The scheduled target value of each (node, period), overrides included."""
-    return {key: (plan.value if plan is not None else None) for key, plan in period_plan(pairs, organisation).items()}
-
-
-def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], targets.Target | None]:
-    """The scheduled target of each (node, period) — a value or a range — overrides included."""
-    nodes = {node.pk: node for node, _ in pairs}
-    overrides: dict[int, dict[date, float]] = defaultdict(dict)
-    for node_id, period, value in TargetOverride.objects.filter(node_id__in=list(nodes)).values_list(
-        "node_id", "period_start", "value"
-    ):
-        overrides[node_id][period] = float(value)
-    # Phased over the window the rollup uses: a KPI without dates follows its ancestor's (the
-    # note rule and "My KPIs" read this; without it such a KPI had no target, issue 9 §1.6).
-    windows = nodes_windows(list(nodes.values()))
-    engine = rollup.TreeRollup(
-        [replace(rollup_spec(n), start=windows[n.pk][0], deadline=windows[n.pk][1]) for n in nodes.values()],
-        {},
-        as_of=timezone.localdate(),
-        fiscal_start_month=organisation.fiscal_year_start_month,
-        overrides=overrides,
-    )
-    return {(node.pk, period): engine.schedule(engine.specs[node.pk]).get(period) for node, period in pairs}
-
-
-REASONS = {
-    "no_number": _("It has no number of its own."),
-    "no_actual": _("No actual has been entered for this period."),
-    "actual": _("Its own actuals over the period (%(aggregation)s of %(points)s)."),
-    "formula_error": _("The formula cannot be computed: %(error)s"),
-    "formula_missing": _("The formula lacks inputs: %(codes)s."),
-    "division_by_zero": _("The formula %(formula)s divides by zero for this period."),
-    "formula": _("Computed with the formula %(formula)s from its children's values for the period."),
-    "no_inputs": _("None of its %(children)s children has a value for the period."),
-    "zero_weights": _("Its children's weights add up to zero."),
-    "combined": _("The %(method)s of %(used)s children (%(absent)s without a value)."),
-    "in_range": _("The value is inside the allowed range."),
-    "out_of_range": _("The value is outside the allowed range."),
-    "no_target": _("There is no target for the period."),
-    "thresholds": _(
-        "Attainment of the target to date: at risk below %(at_risk_below)s%%, off track below %(off_track_below)s%%."
-    ),
-    "no_child_data": _("None of its children has data for the period."),
-    "worst_of_children": _("It takes the worst status of its children."),
-    "weighted_children": _("It takes the weighted score of its children's attainment."),
-    "overflow": _("The value is too large to compute (beyond the range of numbers), so it is not judged."),
-    "window_unsupported": _(
-        "Its window (%(start)s … %(deadline)s) cannot be computed: a date is outside the supported "
-        "range or the window holds too many periods. Correct its dates (or its parent's)."
-    ),
-    "node_error": _("It could not be computed: %(error)s"),
-}
-
-
-# The engine records methods by their codes; people read these words.
-METHOD_WORDS = {
-    "sum": _("sum"),
-    "average": _("average"),
-    "last": _("last value"),
-    "weighted_average": _("weighted average"),
-    "min": _("minimum"),
-    "max": _("maximum"),
-}
-
-
-def reason_text(reason: dict) -> str:
-    template = REASONS.get(reason.get("code", ""))
-    if template is None:
-        return ""
-    params = {
-        k: str(METHOD_WORDS[v]) if k in ("aggregation", "method") and v in METHOD_WORDS else v
-        for k, v in reason.items()
-        if k != "code"
-    }
-    try:
-        return str(template) % params if params else str(template).replace("%%", "%")
-    except (KeyError, TypeError, ValueError):
-        return str(template)
-
-
-def _assessment_row(start: date, a: rollup.Assessment) -> dict:
-    return {
-        "period_start": start,
-        "actual": a.actual,
-        "target": a.target.value,
-        "target_min": a.target.low,
-        "target_max": a.target.high,
-        "attainment": None if a.attainment is None else round(a.attainment, 2),
-        "gap": a.gap,
-        "status": a.status,
-        "missing_inputs": a.missing,
-        "reason": reason_text(a.reason.as_dict()),
-    }
-
-
-def progress_range(node: Node, *, first: date | None, last: date | None, today: date) -> tuple[date, date]:
-    """The range a progress request covers, or ValidationError with messages by parameter
-    (``from``, ``to``).
-
-    By default the node's window start (a KSF's is its KGI's; without one, the fiscal year's)
-    until today or its deadline, whichever is earlier; a default range with more periods than
-    one request may hold keeps its latest ones. A range asked for must overlap the window and
-    hold at most ``MAX_WINDOW_PERIODS`` of the node's periods: the work grows with the number of
-    periods (a daily KPI from 0001-01-01 kept a worker busy past 30 s).
-    """
-    start, deadline = node_window(node)
-    frequency, fiscal = node.frequency, node.organisation.fiscal_year_start_month
-    errors: dict[str, list[str]] = {}
-    if last is not None and start and period_end(period_start(last, frequency, fiscal), frequency) < start:
-        errors["to"] = [_("The range ends before the KPI starts (%(date)s).") % {"date": start}]
-    if first is not None and deadline and period_start(first, frequency, fiscal) > deadline:
-        errors["from"] = [_("The range starts after the KPI's deadline (%(date)s).") % {"date": deadline}]
-    if errors:
-        raise ValidationError(errors)
-    chosen_first = first is not None
-    if last is None:
-        last = min(today, deadline) if deadline else today
-    if first is None:
-        # A node that has not started yet shows the range's last period rather than refuse.
-        first = min(start or period_start(today, "yearly", fiscal), last)
-    if first > last:
-        raise ValidationError({"to": [_("The end of the range is before its start.")]})
-    most = MAX_WINDOW_PERIODS[frequency]
-    count = period_count(period_start(first, frequency, fiscal), last, frequency)
-    if count > most:
-        if chosen_first:
-            message = _("A range may hold at most %(most)s periods (%(frequency)s); this one holds %(count)s.")
-            raise ValidationError(
-                {"from": [message % {"most": most, "frequency": node.get_frequency_display(), "count": count}]}
-            )
-        first = periods_back(last, frequency, most, fiscal)
-    return first, last
-
-
-def explain_period_errors(node: Node, *, period: date) -> list[str]:
-    """Why the node's period containing ``period`` cannot be explained: outside its window."""
-    start, deadline = node_window(node)
-    first = period_start(period, node.frequency, node.organisation.fiscal_year_start_month)
-    return window_errors(period=first, frequency=node.frequency, start=start, deadline=deadline)
-
-
-def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:
-    """Per period of the node (and over the whole range) its actual, target, attainment, gap,
-    status and missing inputs; ``stale`` while a rollup is pending."""
-    engine, _nodes = node_engine(node, as_of=as_of)
-    spec = engine.specs[node.pk]
-    fiscal = node.organisation.fiscal_year_start_month
-    # The range starts with its first period, or "to date" would leave out part of the first row.
-    first = period_start(first, spec.frequency, fiscal)
-    periods = [
-        _assessment_row(start, engine.assess(node.pk, start, period_end(start, spec.frequency)))
-        for start in period_starts(first, last, spec.frequency, fiscal)
-    ]
-    whole = _assessment_row(first, engine.assess(node.pk, first, last))
-    whole.pop("period_start")
-    return {
-        "node": node.pk,
-        "from": first,
-        "to": last,
-        "periods": periods,
-        "to_date": whole,
-        "stale": tree_is_stale(node),
-    }
-
-
-def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict:
-    """Why the node has its status in the period that contains ``period``: inputs and rule."""
-    engine, nodes = node_engine(node, as_of=as_of)
-    by_id = {n.pk: n for n in nodes}
-    spec = engine.specs[node.pk]
-    start = period_start(period, spec.frequency, node.organisation.fiscal_year_start_month)
-    assessment = engine.assess(node.pk, start, period_end(start, spec.frequency))
-    row = _assessment_row(start, assessment)
-    inputs = []
-    for input_id, value, status in assessment.inputs:
-        if input_id == node.pk:
-            continue
-        child = by_id[input_id]
-        inputs.append(
-            {
-                "node": child.pk,
-                "code": child.code,
-                "name": child.name,
-                "unit": child.unit,
-                "value": value,
-                "status": status,
-            }
-        )
-    row["inputs"] = inputs
-    row["rule"] = row.pop("reason")
-    row["value_source"] = node.value_source
-    row["stale"] = tree_is_stale(node)
-    return row
-
-
-def tree_engine_periods(node: Node) -> list[date]:
-    """The starts of the node's periods over its window (a KSF's window is its ancestors')."""
-    engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
-        {},
-        as_of=timezone.localdate(),
-        fiscal_start_month=node.organisation.fiscal_year_start_month,
-    )
-    return engine.periods(engine.specs[node.pk])
-
-
-def node_target_plan(node: Node) -> list[dict]:
-    """Each period's default (phased) target, its override if any, and the one in force."""
-    overrides = {o.period_start: o for o in TargetOverride.objects.filter(node=node)}
-    engine = rollup.TreeRollup(
-        [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
-        {},
-        as_of=timezone.localdate(),
-        fiscal_start_month=node.organisation.fiscal_year_start_month,
-    )
-    spec = engine.specs[node.pk]
-    default = engine.schedule(spec)
-    rows = []
-    for start in engine.periods(spec):
-        override = overrides.get(start)
-        planned = default[start]
-        rows.append(
-            {
-                "period_start": start,
-                "default": planned.value if planned.value is not None else planned.low,
-                "default_high": planned.high,
-                "override": override,
-                "in_force": float(override.value) if override else planned.value,
-            }
-        )
-    return rows
 
 
 def measurement_list(
@@ -857,49 +432,6 @@ def measurement_list(
 
 def measurement_exists(*, node: Node, period: date) -> bool:
     return Measurement.objects.filter(node=node, period_start=period).exists()
-
-
-def node_window(node: Node) -> tuple[date | None, date | None]:
-    """The node's start date and deadline; a missing one is its nearest dated ancestor's, as in
-    the rollup engine (a KSF follows its KGI's window). (None, None) for a window SMART refuses."""
-    return nodes_windows([node])[node.pk]
-
-
-def nodes_windows(nodes: Sequence[Node]) -> dict[int, tuple[date | None, date | None]]:
-    """:func:`node_window` of several saved nodes, with at most one query (their ancestors)."""
-    undated = [n for n in nodes if n.start_date is None or n.deadline is None]
-    ancestors = []
-    if undated:
-        above = Q()
-        for n in undated:
-            above |= Q(tree_id=n.tree_id, lft__lt=n.lft, rght__gt=n.rght)
-        ancestors = list(
-            Node.objects.filter(above)
-            .order_by("-level")
-            .values_list("tree_id", "lft", "rght", "start_date", "deadline")
-        )
-    windows = {}
-    for n in nodes:
-        start, deadline = n.start_date, n.deadline
-        for tree_id, lft, rght, above_start, above_deadline in ancestors:  # nearest first
-            if tree_id == n.tree_id and lft < n.lft and rght > n.rght:
-                start, deadline = start or above_start, deadline or above_deadline
-        # A window written before SMART refused it: the rollup reports the node as an error;
-        # callers fall back to their default range instead of thousands of periods.
-        windows[n.pk] = (start, deadline) if window_fits(start, deadline, n.frequency) else (None, None)
-    return windows
-
-
-def stored_progress(node: Node) -> list[dict]:
-    """The node's rolled-up series as rows (what the last rollup stored), oldest first."""
-    stored = RollupSeries.objects.filter(node=node).values_list("series", flat=True).first()
-    if not stored:
-        return []
-    columns = ("actual", "target", "attainment", "gap", "status", "missing")
-    return [
-        {"period": date.fromisoformat(period), **{c: stored[c][i] for c in columns}}
-        for i, period in enumerate(stored["period"])
-    ]
 
 
 # --- actuals: the "My KPIs" page, the grid and the month locks ---------------------------------
@@ -941,14 +473,6 @@ def entry_periods(node: Node, *, today: date, fiscal_start_month: int) -> list[d
     return starts[::-1]
 
 
-def _series_at(series: dict, period: date) -> tuple[str, float | None]:
-    try:
-        index = series.get("period", []).index(period.isoformat())
-    except ValueError:
-        return "no_data", None
-    return series["status"][index], series["attainment"][index]
-
-
 def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) -> list[ActualsRow]:
     """Rows for the "My KPIs" page, in a fixed number of queries however many KPIs there are."""
     fiscal = membership.organisation.fiscal_year_start_month
@@ -956,7 +480,7 @@ def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) 
     measurements: dict[int, dict[date, Measurement]] = defaultdict(dict)
     for m in Measurement.objects.filter(node_id__in=ids).order_by("period_start"):
         measurements[m.node_id][m.period_start] = m
-    series = dict(RollupSeries.objects.filter(node_id__in=ids).values_list("node_id", "series"))
+    series = storage.nodes_documents(ids)
     stale_trees = set(
         RollupState.objects.filter(
             stale_since__isnull=False, root__organisation_id=membership.organisation_id
@@ -967,12 +491,12 @@ def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) 
     )
     periods = {n.pk: entry_periods(n, today=today, fiscal_start_month=fiscal) for n in nodes}
     recent = {n.pk: periods[n.pk][:SPARKLINE_PERIODS][::-1] for n in nodes}
-    targets = period_targets([(n, p) for n in nodes for p in recent[n.pk]], membership.organisation)
+    targets = storage.period_targets([(n, p) for n in nodes for p in recent[n.pk]], membership.organisation)
     rows = []
     for node in nodes:
         own = measurements.get(node.pk, {})
         period = periods[node.pk][0] if periods[node.pk] else None
-        status, attainment = _series_at(series.get(node.pk, {}), period) if period else ("no_data", None)
+        status, attainment = document.status_at(series.get(node.pk, {}), period) if period else ("no_data", None)
         rows.append(
             ActualsRow(
                 node=node,
@@ -989,12 +513,6 @@ def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) 
             )
         )
     return rows
-
-
-def period_status(node: Node, period: date) -> tuple[str, bool]:
-    """The stored status of the node in the period, and whether a recomputation is pending."""
-    series = RollupSeries.objects.filter(node=node).values_list("series", flat=True).first() or {}
-    return _series_at(series, period)[0], tree_is_stale(node)
 
 
 def period_lock_history(membership: Membership, *, limit: int = 100) -> list:
@@ -1020,4 +538,12 @@ def period_locks_in_force(membership: Membership) -> list[PeriodLock]:
         PeriodLock.objects.filter(organisation_id=membership.organisation_id, is_locked=True)
         .select_related("changed_by")
         .order_by("-month")
+    )
+
+
+def reported_by(user_id: int, node_ids: Sequence[int]) -> frozenset[int]:
+    """Which of the nodes the user enters actuals for as a reporter, in one query."""
+    through = Node.reporters.through
+    return frozenset(
+        through.objects.filter(user_id=user_id, node_id__in=list(node_ids)).values_list("node_id", flat=True)
     )

@@ -11,9 +11,7 @@ open transactions IMMEDIATE).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -23,18 +21,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals import library, rollup_columns, rollup_jobs, selectors, smart
+from goals import library, selectors, smart
 from goals.models import (
     Kind,
     Measurement,
     Membership,
     Node,
     Organisation,
-    RollupChange,
-    RollupSeries,
-    RollupState,
     TargetOverride,
 )
+from goals.rollup import jobs, storage
 
 # Fields a caller may set on a node (kind and parent are fixed at creation; parent via move).
 EDITABLE_FIELDS = (
@@ -222,7 +218,7 @@ def node_create(
     node._change_reason = "created"
     node.save()
     _set_reporters(node, data)
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -245,7 +241,7 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
     node.save()
     _set_reporters(node, data)
     # A definition or target change can change every figure above it: rebuild the tree.
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -331,7 +327,7 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
         node.move_to(target, "last-child")
     moved = Node.objects.get(pk=node.pk)
     for tree_id in {old_tree_id, moved.tree_id}:
-        rollup_jobs.request_rollup(tree_id=tree_id)
+        jobs.request_rollup(tree_id=tree_id)
     return moved
 
 
@@ -352,7 +348,7 @@ def node_archive(*, node: Node, actor) -> Node:
         each._change_reason = "archived"
         each.save()
     node.refresh_from_db()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -396,7 +392,7 @@ def node_restore(*, node: Node, actor) -> Node:
     if problems:
         raise ValidationError({NON_FIELD_ERRORS: list(dict.fromkeys(problems))})
     node.refresh_from_db()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return node
 
 
@@ -421,7 +417,7 @@ def node_delete(*, node: Node, actor) -> None:
     node._change_reason = "deleted"
     tree_id = node.tree_id
     node.delete()
-    rollup_jobs.request_rollup(tree_id=tree_id)
+    jobs.request_rollup(tree_id=tree_id)
 
 
 @transaction.atomic
@@ -480,102 +476,6 @@ def _free_tree_name(organisation: Organisation, name: str) -> str:
     return candidate
 
 
-@contextmanager
-def _cyclic_gc_paused():
-    """A rebuild allocates millions of small objects and creates no reference cycles; Python's
-    cyclic garbage collector would scan them over and over (a third of a large rebuild's time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _series_upsert(documents: list[tuple[int, str]], computed_at) -> None:
-    """Insert or replace the series of every node with one statement, whatever the tree's size.
-
-    What ``RollupSeries.objects.bulk_create(update_conflicts=True)`` did, without a model instance
-    and a second JSON encoding per node and without its batches (SQLite's take 333 rows, so their
-    number grew with the tree): one prepared statement run over all rows (``executemany``), in
-    process on SQLite and pipelined by psycopg on PostgreSQL. Sending the rows to PostgreSQL as two
-    arrays for one ``INSERT … SELECT FROM unnest(…)`` measured three times slower.
-    """
-    table = connection.ops.quote_name(RollupSeries._meta.db_table)
-    computed_at = connection.ops.adapt_datetimefield_value(computed_at)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} (node_id, series, computed_at) VALUES (%s, %s, %s) "  # noqa: S608 (no user input)
-            "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at",
-            [(pk, document, computed_at) for pk, document in documents],
-        )
-
-
-# Above this many changed nodes a run rebuilds the tree: their ancestors are most of it anyway.
-INCREMENTAL_MAX_NODES = 50
-
-
-def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) -> bool:
-    """Recompute and upsert the rollup series of a tree: of every active node, or — when only
-    actuals changed since the last run — of the nodes whose actuals changed and their ancestors.
-
-    Returns True when another request arrived while this ran (the caller runs again).
-    """
-    root = Node.objects.select_related("organisation").filter(pk=root_id, level=0).first()
-    if root is None:
-        return False
-    # The last request this run covers, read before the data. Comparing requested_at with the
-    # run's start time instead would lose a save stamped before the start whose transaction
-    # commits only after the data was read: the tree would be marked fresh without its actual.
-    state, _ = RollupState.objects.get_or_create(root_id=root_id)
-    covered = state.requested_at
-    changes = list(RollupChange.objects.filter(root_id=root_id).values_list("pk", "node_id"))
-    as_of = as_of or timezone.localdate()
-    with _cyclic_gc_paused():
-        documents = None
-        changed = {node_id for _, node_id in changes}
-        if not full and changes and None not in changed and len(changed) <= INCREMENTAL_MAX_NODES:
-            documents = _documents_around(root, changed, as_of=as_of)
-        if documents is None:
-            engine, nodes = selectors.tree_engine(root, as_of=as_of)
-            documents = rollup_columns.tree_documents(engine, [n.pk for n in nodes])
-        computed_at = timezone.now()
-    with transaction.atomic():
-        _series_upsert(documents, computed_at)
-        # Only the rows read above: a save committed since then keeps its row for the next run.
-        RollupChange.objects.filter(pk__in=[pk for pk, _ in changes]).delete()
-        RollupState.objects.filter(pk=state.pk).update(computed_at=computed_at, failed_at=None, failure="")
-        # Fresh again only if no request came after the one read above (any later request
-        # changes requested_at; on PostgreSQL this waits for an uncommitted one and re-checks).
-        cleared = RollupState.objects.filter(pk=state.pk, requested_at=covered).update(stale_since=None)
-    return not cleared
-
-
-# Enough of an exception's text to say what went wrong, not a page of it.
-FAILURE_MAX_LENGTH = 500
-
-
-def tree_rollup_failed(*, root_id: int, error: Exception) -> None:
-    """Record that a run of the tree's rollup raised: when and why (shown to managers). The tree
-    stays stale; the next request enqueues a run again (goals.rollup_jobs.request_rollup)."""
-    reason = f"{type(error).__name__}: {error}"[:FAILURE_MAX_LENGTH]
-    RollupState.objects.filter(root_id=root_id).update(failed_at=timezone.now(), failure=reason)
-
-
-def _documents_around(root: Node, node_ids: set[int], *, as_of: date) -> list[tuple[int, str]] | None:
-    """The documents of the changed nodes and their ancestors, the other nodes read from storage;
-    None when the tree needs a full rebuild (not on one grid, stored results from another day…)."""
-    loaded = selectors.tree_engine_around(root, sorted(node_ids), as_of=as_of)
-    if loaded is None:
-        return None
-    engine, ids, recompute, stored = loaded
-    columnar = rollup_columns.ColumnarRollup(engine, ids)
-    if not columnar.applies() or not columnar.aligned(stored.values()):
-        return None
-    return columnar.documents(only=recompute, stored=stored)
-
-
 def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -589,7 +489,7 @@ def target_override_set(*, node: Node, actor, period: date, value, reason: str) 
     reason = _check_reason(reason)
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("organisation").get(pk=node.pk)
-    periods = selectors.tree_engine_periods(node)
+    periods = storage.tree_engine_periods(node)
     if period not in periods:
         raise ValidationError({"period": [_("Choose one of the node's periods.")]})
     if not node.target_value and node.direction != "maintain":
@@ -603,7 +503,7 @@ def target_override_set(*, node: Node, actor, period: date, value, reason: str) 
     override._history_user = actor
     override._change_reason = reason
     override.save()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
     return override
 
 
@@ -618,7 +518,7 @@ def target_override_clear(*, node: Node, actor, period: date, reason: str) -> No
     override._history_user = actor
     override._change_reason = reason
     override.delete()
-    rollup_jobs.request_rollup(tree_id=node.tree_id)
+    jobs.request_rollup(tree_id=node.tree_id)
 
 
 def target_restate(*, node: Node, actor, data: Mapping[str, Any], reason: str) -> Node:
@@ -650,5 +550,5 @@ def organisation_update(*, organisation: Organisation, data: Mapping[str, Any]) 
     organisation.save(update_fields=list(data))
     if organisation.fiscal_year_start_month != old_month:
         for tree_id in Node.objects.filter(organisation=organisation, level=0).values_list("tree_id", flat=True):
-            rollup_jobs.request_rollup(tree_id=tree_id)
+            jobs.request_rollup(tree_id=tree_id)
     return organisation

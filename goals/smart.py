@@ -22,7 +22,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from goals import formula as formulas
-from goals.periods import EARLIEST_DATE, LATEST_DATE, MAX_WINDOW_PERIODS, is_supported_date, period_count
+from goals.periods import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    MAX_WINDOW_PERIODS,
+    inherited_window,
+    is_supported_date,
+    period_count,
+)
 
 LETTERS = ("S", "M", "A", "R", "T")
 LETTER_NAMES = {
@@ -546,7 +553,7 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             )
     if bad_date:
         return
-    start, deadline = node.start_date or ctx.inherited_start, node.deadline or ctx.inherited_deadline
+    start, deadline = inherited_window(node.start_date, node.deadline, (ctx.inherited_start, ctx.inherited_deadline))
     most = MAX_WINDOW_PERIODS.get(node.frequency)
     if start and deadline and most and period_count(start, deadline, node.frequency) > most:
         yield Finding(

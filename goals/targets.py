@@ -18,6 +18,14 @@ from dataclasses import dataclass
 from datetime import date
 
 
+def has_number(*, direction: str, target: object, low: object, high: object) -> bool:
+    """Whether a node has a number of its own (it is judged against it; without one — a KSF —
+    it takes its status from its children): a range for "stay within", a target otherwise."""
+    if direction == "maintain":
+        return low is not None or high is not None
+    return target is not None
+
+
 @dataclass(frozen=True)
 class Target:
     """The target of one period: a value, or a range for "stay within"."""

@@ -1,4 +1,4 @@
-"""Celery tasks: thin — they take ids and call one service (goals.services.tree_rollup)."""
+"""Celery tasks: thin — they take ids and call one service (goals.rollup.jobs.tree_rollup)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
-from goals import rollup_jobs, services
 from goals.models import RollupState
+from goals.rollup import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def rollup_tree(root_id: int) -> None:
     """
     _test_delay()
     try:
-        again = services.tree_rollup(root_id=root_id)
+        again = jobs.tree_rollup(root_id=root_id)
     except DatabaseError as error:
         _record_failure(root_id, error)
         raise
@@ -53,12 +53,12 @@ def rollup_tree(root_id: int) -> None:
         return
     if again:
         # Requests arrived while this run was computing: run once more to cover them.
-        rollup_jobs.enqueue(root_id)
+        jobs.enqueue(root_id)
 
 
 def _record_failure(root_id: int, error: Exception) -> None:
     try:
-        services.tree_rollup_failed(root_id=root_id, error=error)
+        jobs.tree_rollup_failed(root_id=root_id, error=error)
     except DatabaseError:  # the database itself is down: the retry or the sweep comes later
         logger.warning("Could not record the failed rollup of tree %s.", root_id, exc_info=True)
 
@@ -68,11 +68,11 @@ def sweep_stale_trees() -> int:
     """Beat: re-enqueue every tree still marked stale (e.g. after the broker was down)."""
     stale = list(RollupState.objects.filter(stale_since__isnull=False).values_list("root_id", flat=True))
     for root_id in stale:
-        rollup_jobs.enqueue(root_id)
+        jobs.enqueue(root_id)
     return len(stale)
 
 
 @shared_task
 def refresh_outdated_trees() -> int:
     """Beat: recompute trees whose stored figures are of an earlier day."""
-    return rollup_jobs.request_outdated(today=timezone.localdate())
+    return jobs.request_outdated(today=timezone.localdate())

@@ -15,12 +15,18 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards import node_page
-from dashboards import selectors as dashboard_selectors
 from dashboards.figures import Sparkline, sparkline
+from dashboards.pages import node as node_page
 from dashboards.windows import window_from_params
 from goals import actuals, selectors, services, smart
-from goals.access import actuals_required, manager_required, membership_required, node_attainment_visible
+from goals.access import (
+    actuals_required,
+    attainment_hidden_owners,
+    builds_trees,
+    manager_required,
+    membership_required,
+    node_attainment_visible,
+)
 from goals.forms import (
     ActualForm,
     ActualsGridForm,
@@ -37,22 +43,23 @@ from goals.forms import (
     plain_number,
 )
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
-from goals.models import Kind, Node, Role, Status, TargetOverride
+from goals.models import Kind, Node, Status, TargetOverride
 from goals.periods import add_months, fiscal_year_bounds, month_label
+from goals.rollup import explain, storage
 from goals.units import format_quantity
 
 
 @dataclass
-class Box:
+class DiagramNode:
     """A node in the tree diagram, with its SMART report and its children."""
 
     node: Node
     report: smart.SmartReport
-    children: list[Box] = field(default_factory=list)
+    children: list[DiagramNode] = field(default_factory=list)
 
 
-def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[Box]:
-    boxes = {n.pk: Box(n, reports[n.pk]) for n in nodes}
+def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[DiagramNode]:
+    boxes = {n.pk: DiagramNode(n, reports[n.pk]) for n in nodes}
     roots = []
     for n in nodes:
         parent = boxes.get(n.parent_id)
@@ -118,11 +125,11 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = selectors.node_changes(node)
     # Another team member's personal KPI: its figures only if the organisation shares them.
     sees_attainment = node_attainment_visible(request.membership, node)
-    progress_rows = selectors.stored_progress(node) if sees_attainment else []
+    progress_rows = storage.stored_progress(node) if sees_attainment else []
     explanation = None
     if not node.is_archived and progress_rows:
-        explanation = selectors.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
-        hidden = selectors.attainment_hidden_owners(request.membership)
+        explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
+        hidden = attainment_hidden_owners(request.membership)
         owners = {n.pk: n.owner_id for n in children}
         for item in explanation["inputs"]:
             item["hidden"] = owners.get(item["node"]) in hidden
@@ -132,7 +139,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
         default="month",
     )
-    hidden_owners = selectors.attainment_hidden_owners(request.membership)
+    hidden_owners = attainment_hidden_owners(request.membership)
     page = node_page.node_figures(
         node,
         children,
@@ -142,9 +149,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         today=timezone.localdate(),
         sees_attainment=sees_attainment,
         hidden_owners=hidden_owners,
-        reported=dashboard_selectors.reported_by(request.user.pk, [c.pk for c in children])
-        if hidden_owners
-        else frozenset(),
+        reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
     )
     return render(
         request,
@@ -156,7 +161,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress_rows": progress_rows,
             "explanation": explanation,
             "sees_attainment": sees_attainment,
-            "stale": selectors.tree_is_stale(node),
+            "stale": storage.tree_is_stale(node),
             "rollup_failures": _rollup_failures(request, node),
             "node": node,
             "report": reports[node.pk],
@@ -433,7 +438,7 @@ def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
     """The node's target for each period: phased default, manager overrides, restatements."""
     node = selectors.node_get(request.membership, pk)
     can_edit = request.membership.can_edit_trees and not node.is_archived
-    plan = selectors.node_target_plan(node)
+    plan = storage.node_target_plan(node)
     periods = [row["period_start"] for row in plan]
     override_form = TargetOverrideForm(prefix="override", periods=periods)
     restate_form = TargetRestateForm(prefix="restate", instance=node)
@@ -584,7 +589,7 @@ def _my_actuals_page(
             "cards": cards,
             "page": page,
             "tree": tree,
-            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "trees": selectors.trees_of(membership) if builds_trees(membership) else [],
             "stale": any(row.stale for row in rows),
             "unlisted": unlisted,
             "unlisted_node": bound_node,
@@ -645,7 +650,7 @@ def actual_save(request: HttpRequest, pk: int) -> HttpResponse:
 def _saved_message(node: Node, entry: actuals.Entry) -> str:
     # With eager Celery (no broker) the rollup has already run on commit; with a broker the
     # tree is stale until the worker is done, and the message says so.
-    status, stale = selectors.period_status(node, entry.period)
+    status, stale = storage.period_status(node, entry.period)
     saved = _("Saved %(value)s for %(period)s.") % {
         "value": format_quantity(entry.value, node.unit, get_language() or "en"),
         "period": period_label(entry.period, node.frequency),
@@ -705,7 +710,7 @@ def actuals_grid(request: HttpRequest) -> HttpResponse:
             ],
             "headers": headers,
             "tree": tree,
-            "trees": selectors.trees_of(membership) if membership.role == Role.MANAGER else [],
+            "trees": selectors.trees_of(membership) if builds_trees(membership) else [],
             "query": f"?tree={tree.pk}" if tree else "",
         },
     )

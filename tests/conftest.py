@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from rest_framework.test import APIClient
 
 from goals import services
@@ -76,6 +77,12 @@ def member(organisation):
 
 
 @pytest.fixture
+def colleague(organisation):
+    """A second team member, to check what one member may see of another's KPIs."""
+    return _user("mate", organisation, Role.MEMBER)
+
+
+@pytest.fixture
 def outsider(other_organisation):
     return _user("stranger", other_organisation, Role.MANAGER)
 
@@ -127,3 +134,10 @@ def executive_api(executive) -> APIClient:
 @pytest.fixture
 def outsider_api(outsider) -> APIClient:
     return _api(outsider)
+
+
+@pytest.fixture
+def manager_client(manager) -> Client:
+    client = Client()
+    client.force_login(manager)
+    return client

@@ -104,3 +104,11 @@ def test_the_admin_moves_to_the_configured_url(tmp_path):
     assert (
         run(["manage.py", "shell", "-c", show], production_env(tmp_path)).stdout.strip().splitlines()[-1] == "/admin/"
     )
+
+
+def test_the_api_input_module_imports_first(tmp_path):
+    """DRF's pagination check may import goals.api_input before anything else imported
+    rest_framework.views; that import must not loop back into the half-loaded module."""
+    code = "import django; django.setup(); import goals.api_input"
+    result = run(["-c", code], {**production_env(tmp_path), "DJANGO_SETTINGS_MODULE": "kpitree.settings"})
+    assert result.returncode == 0, result.stdout + result.stderr

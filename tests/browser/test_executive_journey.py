@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from goals import services
 from goals.models import Node
+from goals.rollup import jobs
 from tests.browser.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ def demo(eager_rollups, monkeypatch):
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: TODAY)
     call_command("seed_demo", today=TODAY, stdout=open("/dev/null", "w"))  # noqa: SIM115
     root = Node.objects.get(organisation__name="Demo Co.", level=0)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     return root
 
 

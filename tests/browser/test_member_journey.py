@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from goals import selectors
 from goals.models import Measurement, Node
+from goals.rollup import storage
 from tests.browser.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +28,7 @@ def demo(db):
 def test_member_enters_this_months_actual(eager_rollups, page, demo):
     appointments = Node.objects.get(code="appointments", tree_id=Node.objects.get(code="revenue", level=0).tree_id)
     this_month = timezone.localdate().replace(day=1)
-    target = selectors.period_targets([(appointments, this_month)], appointments.organisation)[
+    target = storage.period_targets([(appointments, this_month)], appointments.organisation)[
         (appointments.pk, this_month)
     ]
 

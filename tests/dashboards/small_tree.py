@@ -12,6 +12,7 @@ from django.utils import timezone
 from goals import services
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, RollupSeries
+from goals.rollup import jobs
 
 TODAY = date(2026, 6, 20)
 APR, MAY, JUN = date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)
@@ -58,7 +59,7 @@ def store_actuals(tree: dict[str, Node], actuals=ACTUALS) -> None:
         for code, rows in actuals.items()
         for period, value, note in rows
     )
-    services.tree_rollup(root_id=tree["revenue"].pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree["revenue"].pk, as_of=TODAY)
 
 
 def stored(node: Node, period: date) -> dict:

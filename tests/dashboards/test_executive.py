@@ -1,4 +1,4 @@
-"""The executive dashboard (dashboards/views.py executive_home, dashboards/executive.py): per KGI
+"""The executive dashboard (dashboards/views.py executive_home, dashboards/pages/executive.py): per KGI
 the gap, the projection, the status map and the KPIs most behind, read from the stored rollup of
 the demo tree (seed_demo as of a fixed day); who may see it; a fixed number of queries."""
 
@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 
 from dashboards.selectors import needs_actuals
 from dashboards.windows import window_from_params
-from goals import services
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Membership, Node, Organisation, Role, RollupSeries
-from goals.synthetic import tree_generate
+from goals.rollup import jobs, storage
 
 TODAY = date(2026, 11, 22)
 FYTD = {"period": "fytd", "month": "2026-11"}
@@ -38,7 +38,7 @@ def demo(db) -> Node:
     """Demo Co.'s SaaS tree with twelve months of actuals, rolled up as of TODAY."""
     call_command("seed_demo", today=TODAY, stdout=open("/dev/null", "w"))  # noqa: SIM115
     root = Node.objects.get(organisation__name="Demo Co.", level=0)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     return root
 
 
@@ -230,7 +230,7 @@ def test_actuals_missing_counts_the_window_shown_as_the_node_pages_and_the_api_d
     gaps = [("webinars", date(2026, 5, 1)), ("close_rate", date(2026, 10, 1)), ("close_rate", date(2026, 8, 1))]
     for code, period in gaps:
         Measurement.objects.filter(node__tree_id=demo.tree_id, node__code=code, period_start=period).delete()
-    services.tree_rollup(root_id=demo.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=demo.pk, as_of=TODAY)
     executive = demo_user("executive")
     response = page(executive, **params)
     (panel,) = response.context["panels"]
@@ -339,7 +339,7 @@ def synthetic(db):
     def build(nodes: int) -> Client:
         organisation = Organisation.objects.create(name=f"Synthetic {nodes}")
         tree = tree_generate(organisation=organisation, nodes=nodes, periods=12, today=TODAY)
-        services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+        jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
         from django.contrib.auth import get_user_model
 
         user = get_user_model().objects.create_user(f"chief{nodes}")
@@ -386,16 +386,15 @@ def test_window_from_the_view_matches_the_parser(demo):
 def test_stored_figures_are_read_not_recomputed(demo, monkeypatch):
     """The stored windows never start the engine; a custom range does (the one exception), and
     so does a month of a daily node (its stored periods are days)."""
-    from goals import selectors as goals_selectors
 
-    engine = goals_selectors.tree_engine
+    engine = storage.tree_engine
     runs = []
 
     def counted(*args, **kwargs):
         runs.append(args)
         return engine(*args, **kwargs)
 
-    monkeypatch.setattr(goals_selectors, "tree_engine", counted)
+    monkeypatch.setattr(storage, "tree_engine", counted)
     executive = demo_user("executive")
     for params in (FYTD, {"period": "quarter", "month": "2026-11"}):
         page(executive, **params)
@@ -418,7 +417,7 @@ def test_figures_are_cached_until_the_next_rollup_run(demo, django_assert_max_nu
         (cached,) = page(executive).context["panels"]
     assert cached.figures.actual == before.figures.actual
     Measurement.objects.filter(node=demo, period_start=date(2026, 11, 1)).update(value=118_000_000)
-    services.tree_rollup(root_id=demo.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=demo.pk, as_of=TODAY)
     (after,) = page(executive).context["panels"]
     assert after.figures.actual == 118_000_000
 

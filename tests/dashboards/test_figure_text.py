@@ -104,8 +104,8 @@ def test_every_status_map_label_is_readable_on_its_fill():
 
 def test_the_status_map_draws_names_literally_in_every_text():
     boxes = [
-        figures.Box(id=1, parent=None, label=PHISH, status="on_track", attainment=101.0, url="/nodes/1/"),
-        figures.Box(id=2, parent=1, label="<i>" * 30, status="off_track", attainment=50.0, url="/nodes/2/"),
+        figures.StatusMapNode(id=1, parent=None, label=PHISH, status="on_track", attainment=101.0, url="/nodes/1/"),
+        figures.StatusMapNode(id=2, parent=1, label="<i>" * 30, status="off_track", attainment=50.0, url="/nodes/2/"),
     ]
     figure = figures.status_icicle(boxes, title=f"Status map of {PHISH}")
     assert markup_in(figure) == []

@@ -159,7 +159,11 @@ def boxes(depths):
     """A chain of boxes per depth: box i at depth d, the parent the last box one level up."""
     out, last = [], {}
     for index, depth in enumerate(depths):
-        out.append(figures.Box(index, last.get(depth - 1), f"Node {index}", "at_risk", 95.0, f"/nodes/{index}/", depth))
+        out.append(
+            figures.StatusMapNode(
+                index, last.get(depth - 1), f"Node {index}", "at_risk", 95.0, f"/nodes/{index}/", depth
+            )
+        )
         last[depth] = index
     return out
 
@@ -178,8 +182,8 @@ def test_the_status_map_links_each_box_and_says_its_status_in_words():
 
 def test_a_long_name_is_cut_in_the_box_but_not_in_the_list():
     name = "A very long name for a KPI that would not fit in its box at all"
-    root = figures.Box(1, None, "KGI", "on_track", None, "/nodes/1/")
-    box = figures.Box(2, 1, name, "on_track", None, "/nodes/2/", depth=1)
+    root = figures.StatusMapNode(1, None, "KGI", "on_track", None, "/nodes/1/")
+    box = figures.StatusMapNode(2, 1, name, "on_track", None, "/nodes/2/", depth=1)
     assert figures.status_icicle([root, box], title="t")["data"][0]["labels"][1] == "✓ " + name[:39] + "…"
     outline = figures.status_outline([box])
     assert name in outline and "✓ On track" in outline and 'href="/nodes/2/"' in outline
@@ -187,14 +191,16 @@ def test_a_long_name_is_cut_in_the_box_but_not_in_the_list():
 
 def test_the_box_the_map_starts_from_shows_its_whole_name_in_lines():
     name = "SaaS annual revenue ¥100M → ¥120M by fiscal year end"
-    (icicle,) = figures.status_icicle([figures.Box(1, None, name, "on_track", 101.0, "/nodes/1/")], title="t")["data"]
+    (icicle,) = figures.status_icicle(
+        [figures.StatusMapNode(1, None, name, "on_track", 101.0, "/nodes/1/")], title="t"
+    )["data"]
     assert icicle["labels"][0] == "✓ SaaS annual revenue ¥100M →<br>¥120M by fiscal year end"
     # Readable on its green: white text, inside and as plotly's "outside" text of the first box.
     assert icicle["insidetextfont"]["color"] == icicle["outsidetextfont"]["color"] == ["#ffffff"]
 
 
 def test_the_text_list_escapes_names():
-    outline = figures.status_outline([figures.Box(1, None, "<b>R&D</b>", "no_data", None, "/nodes/1/")])
+    outline = figures.status_outline([figures.StatusMapNode(1, None, "<b>R&D</b>", "no_data", None, "/nodes/1/")])
     assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in outline
 
 

@@ -11,11 +11,13 @@ import pytest
 from django.db.models import F
 
 from dashboards import selectors as board
+from dashboards.pages import manager as manager_page
 from dashboards.windows import month_window
 from goals import services
+from goals.dev.trees import tree_generate
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Membership, Node
-from goals.synthetic import tree_generate
+from goals.rollup import document, jobs
 from tests.dashboards.small_tree import (
     MAY,
     MAY_WINDOW,
@@ -171,7 +173,7 @@ def test_a_note_added_later_takes_the_kpi_off_the_list(manager, tree):
 def test_a_note_below_a_computed_node_explains_it(tree):
     Node.objects.filter(pk=tree["close_rate"].pk).update(value_source="average")  # from its sub-KPI
     nodes = list(Node.objects.filter(tree_id=tree["revenue"].tree_id).order_by("lft"))
-    off = board.NodeFigures(status="off_track", attainment=50.0)
+    off = document.NodeFigures(status="off_track", attainment=50.0)
     figures = {n.pk: off for n in nodes}
     unexplained = {u.node.code for u in board.off_track_without_note(nodes, figures, noted={tree["role_plays"].pk})}
     assert "close_rate" not in unexplained  # computed from role plays, whose actual has a note
@@ -310,7 +312,7 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, django_a
     leaves = Node.objects.filter(tree_id=generated.root.tree_id, rght=F("lft") + 1, value_source="manual")
     # A daily KPI: its month is not stored, so the engine is loaded for it (a fixed cost).
     Node.objects.filter(pk=leaves.order_by("lft").values("pk")[:1]).update(frequency="daily")
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     Node.objects.filter(tree_id=generated.root.tree_id, level__gte=2).update(owner=manager)
     client = signed_in(manager)
     client.get("/manager/")  # warm up: session and translations
@@ -337,11 +339,13 @@ def test_members_of_the_organisation_only(django_user_model, tree):
 
 def test_a_large_tree_lists_the_nodes_not_on_track(tree):
     node = tree["appointments"]
-    rows = [(node, board.NodeFigures(status="on_track"))] * 240 + [(node, board.NodeFigures(status="at_risk"))] * 10
-    status = board.TreeStatus(tree["revenue"], rows, {})
+    rows = [(node, document.NodeFigures(status="on_track"))] * 240 + [
+        (node, document.NodeFigures(status="at_risk"))
+    ] * 10
+    status = manager_page.TreeStatus(tree["revenue"], rows, {})
     assert [f.status for _n, f in status.listed] == ["at_risk"] * 10
     assert status.unlisted == 240
-    small = board.TreeStatus(tree["revenue"], rows[:200], {})
+    small = manager_page.TreeStatus(tree["revenue"], rows[:200], {})
     assert small.listed == rows[:200] and small.unlisted == 0
 
 

@@ -10,10 +10,11 @@ from datetime import date
 import pytest
 
 from dashboards import selectors as board
-from goals import services
-from goals.models import Membership, Node, Organisation, Role
-from goals.rollup import MAX_SCORE
-from goals.synthetic import tree_generate
+from dashboards.pages import member as member_page
+from goals.dev.trees import tree_generate
+from goals.models import Node, Organisation
+from goals.rollup import document, jobs
+from goals.rollup.engine import MAX_SCORE
 from tests.dashboards.small_tree import (
     ACTUALS,
     APR,
@@ -52,18 +53,11 @@ def tree(organisation, manager, executive, member):
     return nodes
 
 
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("mate", password="pw-mate", first_name="Mate")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
-
-
 def may(user, **params):
     return signed_in(user).get("/member/", {**MAY_WINDOW, **params})
 
 
-def cards_of(response) -> dict[str, board.KpiCard]:
+def cards_of(response) -> dict[str, member_page.KpiCard]:
     return {card.node.code: card for card in response.context["board"].cards}
 
 
@@ -109,7 +103,7 @@ def test_progress_bars_show_attainment_in_numbers_and_words(member, tree):
     assert f'value="{card.bar:.1f}"' in html
     assert f"{card.figures.attainment:.1f}% of target" in html
     assert "✗ Off track" in html
-    over = board.KpiCard(card.node, card.root, board.NodeFigures(attainment=180.0), [], True)
+    over = member_page.KpiCard(card.node, card.root, document.NodeFigures(attainment=180.0), [], True)
     assert over.bar == 100.0  # the bar is full; the number says how far beyond
 
 
@@ -264,7 +258,7 @@ def test_anonymous_visitors_log_in_first(client):
 @pytest.mark.parametrize("size", [30, 240])
 def test_queries_do_not_grow_with_my_kpis(organisation, member, size, django_assert_max_num_queries):
     generated = tree_generate(organisation=organisation, nodes=size, periods=6, today=TODAY)
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     mine = Node.objects.filter(tree_id=generated.root.tree_id, level__gte=2).order_by("lft")
     Node.objects.filter(pk__in=mine.values("pk")[: size // 5]).update(owner=member)
     Node.objects.filter(pk=mine.values("pk")[:1]).update(frequency="daily")  # the engine's fixed cost

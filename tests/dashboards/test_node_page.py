@@ -1,5 +1,5 @@
 """The node page's chart, its figures for the selected window and its children's (goals.views
-node_detail drawing dashboards/node_page.py), and the chart builder (dashboards/figures.py)."""
+node_detail drawing dashboards/pages/node.py), and the chart builder (dashboards/figures.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,13 @@ import pytest
 from django.test import Client
 
 from dashboards.figures import node_chart
-from goals.models import Membership, Node, Organisation, Role
-from tests.dashboards.with_actuals import enter_actuals, freeze_today
+from goals.models import Node, Organisation
+from tests.dashboards.with_actuals import freeze_today
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-@pytest.fixture
-def nodes(eager_rollups, saas_tree, manager, django_capture_on_commit_callbacks) -> dict[str, Node]:
-    return enter_actuals(saas_tree, manager.membership, django_capture_on_commit_callbacks)
 
 
 def signed_in(user) -> Client:
@@ -132,13 +127,6 @@ def test_no_chart_before_the_first_rollup(manager, saas_tree):
     assert response.status_code == 200
     assert response.context["page"].chart is None
     assert "No chart yet" in response.content.decode()
-
-
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("colleague", password="pw")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
 
 
 def test_a_member_sees_another_members_kpi_without_figures(member, colleague, nodes):

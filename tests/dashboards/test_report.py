@@ -1,4 +1,4 @@
-"""The monthly report of a tree (dashboards/views.py monthly_report, dashboards/monthly.py)."""
+"""The monthly report of a tree (dashboards/views.py monthly_report, dashboards/pages/monthly.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,15 @@ import pytest
 from django.db.models import F
 from django.test import Client
 
-from goals import services
-from goals.models import Membership, Node, Organisation, Role, RollupSeries, RollupState
-from goals.synthetic import tree_generate
-from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, enter_actuals, freeze_today
+from goals.dev.trees import tree_generate
+from goals.models import Node, Organisation, RollupSeries, RollupState
+from goals.rollup import jobs
+from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, freeze_today
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-@pytest.fixture
-def nodes(eager_rollups, saas_tree, manager, django_capture_on_commit_callbacks) -> dict[str, Node]:
-    return enter_actuals(saas_tree, manager.membership, django_capture_on_commit_callbacks)
 
 
 def signed_in(user) -> Client:
@@ -179,13 +174,6 @@ def test_an_inner_node_redirects_to_its_trees_report(manager, nodes):
     assert response["Location"] == f"/trees/{nodes['revenue'].pk}/report/?month=2026-04"
 
 
-@pytest.fixture
-def colleague(organisation, django_user_model):
-    user = django_user_model.objects.create_user("colleague", password="pw")
-    Membership.objects.create(user=user, organisation=organisation, role=Role.MEMBER)
-    return user
-
-
 def test_a_member_sees_another_members_kpi_without_its_figures(member, colleague, nodes):
     Node.objects.filter(pk=nodes["appointments"].pk).update(owner=colleague)
     response = report(member, nodes["revenue"])
@@ -220,7 +208,7 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, month, d
     leaves = Node.objects.filter(tree_id=generated.root.tree_id, rght=F("lft") + 1, value_source="manual")
     # A weekly KPI: its month is not among its stored periods, so the engine is loaded for it.
     Node.objects.filter(pk=leaves.order_by("lft").values("pk")[:1]).update(frequency="weekly")
-    services.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=generated.root.pk, as_of=TODAY)
     client = signed_in(manager)
     client.get(f"/trees/{generated.root.pk}/report/")  # warm up: session and translations
     # session, user, membership; the root; its nodes; their stored series; the nodes' frequencies;

@@ -8,8 +8,10 @@ from datetime import date
 import pytest
 
 from dashboards import selectors as board
+from dashboards import stored as stored_rollup
 from dashboards.windows import custom_window, fytd_window, month_window, quarter_window
 from goals.models import Measurement, Node, RollupSeries, RollupState
+from goals.rollup import document
 from tests.dashboards.small_tree import MAY, TODAY, freeze_today, saas_tree, store_actuals
 
 APRIL = 4
@@ -41,7 +43,7 @@ def stored_columns(node: Node, key: str | None = None) -> dict:
     ],
 )
 def test_each_stored_window_is_read_from_its_columns(tree, window, key, first):
-    figures = board.tree_window_figures(tree["revenue"], window)
+    figures = stored_rollup.tree_window_figures(tree["revenue"], window)
     assert set(figures) == {n.pk for n in tree.values()}
     for code in ("appointments", "new_contracts", "upsell_revenue", "new_business", "revenue"):
         columns = stored_columns(tree[code], key)
@@ -60,14 +62,16 @@ def test_each_stored_window_is_read_from_its_columns(tree, window, key, first):
 
 def test_whole_documents_give_the_same_figures_as_their_parts(tree):
     window = quarter_window(MAY, fiscal_start_month=APRIL)
-    parts = board.tree_window_figures(tree["revenue"], window)
-    whole = board.tree_window_figures(tree["revenue"], window, series=board.tree_series(tree["revenue"]))
+    parts = stored_rollup.tree_window_figures(tree["revenue"], window)
+    whole = stored_rollup.tree_window_figures(
+        tree["revenue"], window, series=stored_rollup.tree_series(tree["revenue"])
+    )
     assert parts == whole
 
 
 def test_a_custom_range_is_computed_and_agrees_with_the_stored_quarter(tree):
-    stored = board.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
-    computed = board.tree_window_figures(
+    stored = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    computed = stored_rollup.tree_window_figures(
         tree["revenue"], custom_window(date(2026, 4, 1), date(2026, 6, 1), fiscal_start_month=APRIL)
     )
     for node in tree.values():
@@ -80,27 +84,27 @@ def test_a_month_of_a_daily_node_is_computed_not_read_from_a_day(tree):
     leads = tree["leads_approached"]
     Measurement.objects.create(node=leads, period_start=date(2026, 5, 1), value=4)
     Measurement.objects.create(node=leads, period_start=date(2026, 5, 2), value=6)
-    figures = board.tree_window_figures(tree["revenue"], month_window(MAY, fiscal_start_month=APRIL))
+    figures = stored_rollup.tree_window_figures(tree["revenue"], month_window(MAY, fiscal_start_month=APRIL))
     assert figures[leads.pk].actual == 10  # May's days added up (the rollup ran before: not stored)
 
 
 def test_a_year_to_date_before_the_stored_as_of_is_computed(tree):
     """The stored year is "to date" of 2026-06-20; the year to April ends before that."""
     april = fytd_window(date(2026, 4, 1), fiscal_start_month=APRIL)
-    figures = board.tree_window_figures(tree["revenue"], april)
+    figures = stored_rollup.tree_window_figures(tree["revenue"], april)
     appointments = stored_columns(tree["appointments"])
     assert figures[tree["appointments"].pk].actual == appointments["actual"][appointments["period"].index("2026-04-01")]
 
 
 def test_a_node_without_stored_figures_has_no_data(tree):
     RollupSeries.objects.filter(node=tree["webinars"]).delete()
-    figures = board.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
-    assert figures[tree["webinars"].pk] == board.EMPTY
+    figures = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    assert figures[tree["webinars"].pk] == document.EMPTY
 
 
 def test_archived_nodes_are_left_out(tree):
     Node.objects.filter(pk=tree["webinars"].pk).update(is_archived=True)
-    figures = board.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    figures = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
     assert tree["webinars"].pk not in figures
     assert tree["webinars"].pk not in {n.pk for n in board.tree_outline(tree["revenue"])}
 
@@ -164,10 +168,10 @@ def test_several_trees_in_the_same_number_of_queries(tree, organisation, manager
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as one:
-        board.trees_window_figures(roots[:1], window)
+        stored_rollup.trees_window_figures(roots[:1], window)
         board.trees_outline(organisation.pk, [roots[0].tree_id])
     with CaptureQueriesContext(connection) as two:
-        figures = board.trees_window_figures(roots, window)
+        figures = stored_rollup.trees_window_figures(roots, window)
         outlines = board.trees_outline(organisation.pk, [r.tree_id for r in roots])
     assert len(one) == len(two) == 2
     assert len(figures) == 30 and [len(nodes) for nodes in outlines.values()] == [15, 15]
@@ -175,4 +179,4 @@ def test_several_trees_in_the_same_number_of_queries(tree, organisation, manager
 
 def test_document_parts_needs_two_keys():
     with pytest.raises(ValueError):
-        board.DocumentParts("rollup__series", ["year"])
+        stored_rollup.DocumentParts("rollup__series", ["year"])

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from goals import actuals, selectors, tasks
 from goals.actuals import Entry, RowErrors, measurement_upsert, measurements_upsert_bulk
 from goals.models import Measurement, Node, PeriodLock, RollupSeries, RollupState
+from goals.rollup import storage
 
 D = Decimal
 TODAY = date(2026, 11, 22)
@@ -37,7 +38,7 @@ def errors_of(membership, node, value, *, period=NOVEMBER, note="", today=TODAY)
 
 
 def target(node: Node, period: date) -> float:
-    return selectors.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+    return storage.period_targets([(node, period)], node.organisation)[(node.pk, period)]
 
 
 # --- the happy path ------------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def test_member_logs_an_actual_for_a_kpi_they_own(eager_rollups, member, nodes, 
     appointments = nodes["appointments"]
     # The run the tree's creation asked for (on_commit does not fire inside a test transaction).
     tasks.rollup_tree(nodes["revenue"].pk)
-    assert not selectors.tree_is_stale(appointments)
+    assert not storage.tree_is_stale(appointments)
     with django_capture_on_commit_callbacks(execute=True):
         measurement = save(member.membership, appointments, target(appointments, NOVEMBER) + 1)
     assert measurement.entered_by == member
@@ -61,7 +62,7 @@ def test_member_logs_an_actual_for_a_kpi_they_own(eager_rollups, member, nodes, 
 def test_saving_asks_for_a_rollup_of_the_tree(member, nodes):
     save(member.membership, nodes["appointments"], 48)
     # Inside the test transaction the task has not run yet: the tree says so.
-    assert selectors.tree_is_stale(nodes["appointments"])
+    assert storage.tree_is_stale(nodes["appointments"])
 
 
 def test_entering_a_period_again_replaces_the_value_and_keeps_the_old_one(member, nodes):

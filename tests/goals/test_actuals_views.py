@@ -17,11 +17,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from goals import actuals, selectors, services, tasks
+from goals import actuals, services, tasks
 from goals.forms import ActualForm, ActualValueField, grid_rows
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, PeriodLock
 from goals.periods import add_months, month_label, period_start
+from goals.rollup import storage
 
 D = Decimal
 
@@ -61,18 +62,13 @@ def member_client(member) -> Client:
     return signed_in(member)
 
 
-@pytest.fixture
-def manager_client(manager) -> Client:
-    return signed_in(manager)
-
-
 def form_data(node: Node, period: date, value: str, note: str = "") -> dict[str, str]:
     prefix = f"kpi{node.pk}"
     return {f"{prefix}-period": period.isoformat(), f"{prefix}-value": value, f"{prefix}-note": note}
 
 
 def target(node: Node, period: date) -> float:
-    return selectors.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+    return storage.period_targets([(node, period)], node.organisation)[(node.pk, period)]
 
 
 def text(response) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from goals.dev.trees import tree_generate
 from goals.models import Node
-from goals.synthetic import tree_generate
 
 
 def test_pages_of_nodes_without_an_owner_render(organisation, manager, client):

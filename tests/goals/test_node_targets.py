@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from goals import selectors, services
+from goals import services
 from goals.models import Node, TargetOverride
+from goals.rollup import storage
 
 
 @pytest.fixture
@@ -24,19 +25,19 @@ def _client(user) -> Client:
 
 
 def test_default_plan_is_a_straight_line_from_baseline_to_target(kpi):
-    plan = selectors.node_target_plan(kpi)
+    plan = storage.node_target_plan(kpi)
     assert len(plan) == 12  # April 2026 .. March 2027, monthly
     assert plan[-1]["in_force"] == pytest.approx(50)
     assert plan[0]["in_force"] == pytest.approx(35 + 15 / 12)
 
 
 def test_override_needs_a_reason_and_is_kept_in_history(kpi, manager):
-    april = selectors.node_target_plan(kpi)[0]["period_start"]
+    april = storage.node_target_plan(kpi)[0]["period_start"]
     with pytest.raises(ValidationError) as error:
         services.target_override_set(node=kpi, actor=manager, period=april, value=Decimal("30"), reason=" ")
     assert "reason" in error.value.message_dict
     services.target_override_set(node=kpi, actor=manager, period=april, value=Decimal("30"), reason="Golden Week")
-    assert selectors.node_target_plan(kpi)[0]["in_force"] == 30
+    assert storage.node_target_plan(kpi)[0]["in_force"] == 30
     services.target_override_clear(node=kpi, actor=manager, period=april, reason="Back to plan")
     assert not TargetOverride.objects.exists()
     assert [h.history_type for h in TargetOverride.history.order_by("history_date")] == ["+", "-"]

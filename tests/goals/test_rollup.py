@@ -1,4 +1,4 @@
-"""The rollup engine (goals/rollup.py): pure, table-driven, fixed dates, no database.
+"""The rollup engine (goals/rollup/engine.py): pure, table-driven, fixed dates, no database.
 
 docs/rollup.md states each rule with a worked example; the examples are tested here.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from goals import smart
 from goals.periods import period_end
-from goals.rollup import AT_RISK, NO_DATA, OFF_TRACK, ON_TRACK, NodeSpec, TreeRollup, worst_status
+from goals.rollup.engine import AT_RISK, NO_DATA, OFF_TRACK, ON_TRACK, NodeSpec, TreeRollup, worst_status
 from goals.targets import Target
 
 FY_START, FY_END = date(2026, 4, 1), date(2027, 3, 31)

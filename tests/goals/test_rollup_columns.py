@@ -1,4 +1,4 @@
-"""goals.rollup_columns computes exactly the documents TreeRollup.series gives, node by node."""
+"""goals.rollup.columns computes exactly the documents TreeRollup.series gives, node by node."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ from datetime import date
 
 import pytest
 
-from goals import rollup, rollup_columns, selectors
-from goals.synthetic import tree_generate
+from goals.dev.trees import tree_generate
+from goals.rollup import columns, storage
+from goals.rollup.engine import NodeSpec, TreeRollup
 
 TODAY = date(2026, 11, 20)
 
 
-def _by_engine(engine: rollup.TreeRollup, ids) -> dict[int, dict]:
+def _by_engine(engine: TreeRollup, ids) -> dict[int, dict]:
     return {node_id: json.loads(json.dumps(engine.series(node_id))) for node_id in ids}
 
 
-def _by_columns(engine: rollup.TreeRollup, ids) -> dict[int, dict]:
-    columnar = rollup_columns.ColumnarRollup(engine, ids)
+def _by_columns(engine: TreeRollup, ids) -> dict[int, dict]:
+    columnar = columns.ColumnarRollup(engine, ids)
     assert columnar.applies()
     return {node_id: json.loads(document) for node_id, document in columnar.documents()}
 
@@ -26,7 +27,7 @@ def _by_columns(engine: rollup.TreeRollup, ids) -> dict[int, dict]:
 @pytest.mark.parametrize(("nodes", "periods", "seed"), [(40, 6, 1), (150, 8, 2), (300, 14, 3), (90, 24, 4)])
 def test_columns_equal_the_engine_on_synthetic_trees(organisation, nodes, periods, seed):
     tree = tree_generate(organisation=organisation, nodes=nodes, periods=periods, today=TODAY, seed=seed)
-    engine, tree_nodes = selectors.tree_engine(tree.root, as_of=TODAY)
+    engine, tree_nodes = storage.tree_engine(tree.root, as_of=TODAY)
     ids = [n.pk for n in tree_nodes]
 
     by_columns = _by_columns(engine, ids)
@@ -45,7 +46,7 @@ def test_columns_equal_the_engine_on_the_saas_tree(saas_tree, as_of):
     for i, node in enumerate(Node.objects.filter(tree_id=saas_tree.tree_id, value_source="manual")):
         for month in range(4, 4 + (i % 7)):
             Measurement.objects.create(node=node, period_start=date(2026, month, 1), value=10 + i * month)
-    engine, tree_nodes = selectors.tree_engine(saas_tree, as_of=as_of)
+    engine, tree_nodes = storage.tree_engine(saas_tree, as_of=as_of)
     ids = [n.pk for n in tree_nodes]
 
     assert _by_columns(engine, ids) == _by_engine(engine, ids)
@@ -62,7 +63,7 @@ def _diff(a: dict, b: dict, path=""):
 def _spec(id, parent, code, **kw):
     kw.setdefault("start", date(2026, 4, 1))
     kw.setdefault("deadline", date(2027, 3, 31))
-    return rollup.NodeSpec(id=id, parent_id=parent, code=code, kind=kw.pop("kind", "kpi"), **kw)
+    return NodeSpec(id=id, parent_id=parent, code=code, kind=kw.pop("kind", "kpi"), **kw)
 
 
 EDGE_SPECS = [
@@ -100,18 +101,18 @@ EDGE_OVERRIDES = {3: {date(2026, 5, 1): 12.5}, 6: {date(2026, 6, 1): 9.0}, 7: {d
 
 @pytest.mark.parametrize("as_of", [date(2026, 1, 1), date(2026, 5, 15), date(2026, 10, 31), date(2027, 5, 1)])
 def test_columns_equal_the_engine_on_every_rule(as_of):
-    engine = rollup.TreeRollup(EDGE_SPECS, EDGE_POINTS, as_of=as_of, fiscal_start_month=4, overrides=EDGE_OVERRIDES)
+    engine = TreeRollup(EDGE_SPECS, EDGE_POINTS, as_of=as_of, fiscal_start_month=4, overrides=EDGE_OVERRIDES)
     ids = [s.id for s in EDGE_SPECS]
 
     assert _by_columns(engine, ids) == _by_engine(engine, ids)
 
 
 def test_a_tree_of_mixed_frequencies_is_computed_node_by_node(saas_tree):
-    engine, tree_nodes = selectors.tree_engine(saas_tree, as_of=TODAY)
+    engine, tree_nodes = storage.tree_engine(saas_tree, as_of=TODAY)
     ids = [n.pk for n in tree_nodes]
 
-    assert not rollup_columns.ColumnarRollup(engine, ids).applies()
-    documents = dict(rollup_columns.tree_documents(engine, ids))
+    assert not columns.ColumnarRollup(engine, ids).applies()
+    documents = dict(columns.tree_documents(engine, ids))
     assert {k: json.loads(v) for k, v in documents.items()} == _by_engine(engine, ids)
 
 
@@ -141,7 +142,7 @@ OVERFLOW_POINTS = {
 
 
 def test_both_engines_report_an_overflow_as_no_data_with_the_reason():
-    engine = rollup.TreeRollup(OVERFLOW_SPECS, OVERFLOW_POINTS, as_of=date(2026, 6, 15), fiscal_start_month=4)
+    engine = TreeRollup(OVERFLOW_SPECS, OVERFLOW_POINTS, as_of=date(2026, 6, 15), fiscal_start_month=4)
     ids = [s.id for s in OVERFLOW_SPECS]
 
     by_columns = _by_columns(engine, ids)
@@ -155,7 +156,7 @@ def test_both_engines_report_an_overflow_as_no_data_with_the_reason():
     assert (by_columns[6]["attainment"][0], by_columns[6]["status"][0]) == (None, "no_data")
     assert by_columns[6]["reason"][0] == "overflow"
     assert by_columns[3]["status"][0] == "on_track"  # the inputs themselves are judged as usual
-    documents = dict(rollup_columns.tree_documents(engine, ids))
+    documents = dict(columns.tree_documents(engine, ids))
     assert not any(word in text for text in documents.values() for word in ("NaN", "Infinity"))
 
 
@@ -166,9 +167,9 @@ def test_a_node_whose_window_cannot_be_computed_is_an_error_and_the_tree_goes_on
         _spec(3, 1, "open_ended", target=5.0, deadline=date(9999, 12, 31)),
     ]
     points = {2: {date(2026, 4, 1): 6.0}, 3: {date(2026, 4, 1): 7.0}}
-    engine = rollup.TreeRollup(specs, points, as_of=date(2026, 4, 15), fiscal_start_month=4)
+    engine = TreeRollup(specs, points, as_of=date(2026, 4, 15), fiscal_start_month=4)
 
-    documents = {k: json.loads(v) for k, v in rollup_columns.tree_documents(engine, [1, 2, 3])}
+    documents = {k: json.loads(v) for k, v in columns.tree_documents(engine, [1, 2, 3])}
 
     assert documents[3]["error"] == {
         "code": "window_unsupported",
@@ -184,14 +185,14 @@ def test_a_node_whose_window_cannot_be_computed_is_an_error_and_the_tree_goes_on
 
 
 def test_a_fault_in_the_columns_falls_back_to_the_engine(monkeypatch):
-    engine = rollup.TreeRollup(EDGE_SPECS, EDGE_POINTS, as_of=date(2026, 5, 15), fiscal_start_month=4)
+    engine = TreeRollup(EDGE_SPECS, EDGE_POINTS, as_of=date(2026, 5, 15), fiscal_start_month=4)
     ids = [s.id for s in EDGE_SPECS]
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("unforeseen")
 
-    monkeypatch.setattr(rollup_columns.ColumnarRollup, "_judge", broken)
+    monkeypatch.setattr(columns.ColumnarRollup, "_judge", broken)
 
-    documents = {k: json.loads(v) for k, v in rollup_columns.tree_documents(engine, ids)}
+    documents = {k: json.loads(v) for k, v in columns.tree_documents(engine, ids)}
 
     assert documents == _by_engine(engine, ids)

@@ -1,5 +1,5 @@
 """A run after new actuals recomputes only their nodes and ancestors, and stores exactly what a
-full rebuild would (goals.services.tree_rollup with RollupChange rows)."""
+full rebuild would (goals.rollup.jobs.tree_rollup with RollupChange rows)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from goals import selectors, services
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupChange, RollupSeries, RollupState
-from goals.synthetic import tree_generate
+from goals.rollup import jobs, storage
 
 TODAY = date(2026, 11, 20)
 
@@ -24,7 +24,7 @@ def _stored(tree_id: int) -> dict[int, dict]:
 
 
 def _full(root: Node) -> dict[int, dict]:
-    engine, nodes = selectors.tree_engine(root, as_of=TODAY)
+    engine, nodes = storage.tree_engine(root, as_of=TODAY)
     return {n.pk: json.loads(json.dumps(engine.series(n.pk))) for n in nodes}
 
 
@@ -42,14 +42,14 @@ def _change(leaves: list[Node], rng: random.Random, count: int) -> list[Node]:
 def test_new_actuals_recompute_only_their_ancestors_and_match_a_full_rebuild(organisation):
     tree = tree_generate(organisation=organisation, nodes=200, periods=12, today=TODAY, seed=5)
     root = Node.objects.get(pk=tree.root.pk)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     leaves = list(Node.objects.filter(tree_id=root.tree_id, value_source="manual", rght=models_lft_plus_one()))
     rng = random.Random(7)
     for round_ in range(4):
         before = {r.node_id: r.computed_at for r in RollupSeries.objects.filter(node__tree_id=root.tree_id)}
         chosen = _change(leaves, rng, 1 + round_)
 
-        services.tree_rollup(root_id=root.pk, as_of=TODAY)
+        jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
 
         assert _stored(root.tree_id) == _full(root)
         path = {a.pk for leaf in chosen for a in leaf.get_ancestors(include_self=True)}
@@ -71,17 +71,17 @@ def models_lft_plus_one():
 def test_a_definition_change_or_another_day_rebuilds_the_whole_tree(organisation):
     tree = tree_generate(organisation=organisation, nodes=60, periods=6, today=TODAY, seed=3)
     root = Node.objects.get(pk=tree.root.pk)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     leaf = Node.objects.filter(tree_id=root.tree_id, value_source="manual", rght=models_lft_plus_one()).first()
 
     RollupChange.objects.create(root=root)  # no node: a definition changed
     RollupChange.objects.create(root=root, node=leaf)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
     assert RollupSeries.objects.filter(node__tree_id=root.tree_id).values("computed_at").distinct().count() == 1
 
     # Stored results of yesterday: every "to date" figure moves, so the run rebuilds.
     RollupChange.objects.create(root=root, node=leaf)
-    services.tree_rollup(root_id=root.pk, as_of=TODAY + timedelta(days=1))
+    jobs.tree_rollup(root_id=root.pk, as_of=TODAY + timedelta(days=1))
     stored = _stored(root.tree_id)
     assert {doc["as_of"] for doc in stored.values()} == {"2026-11-21"}
 
@@ -91,7 +91,7 @@ def test_an_incremental_run_takes_the_same_statements_whatever_the_tree_size(org
     for nodes, seed in ((40, 1), (400, 2)):
         tree = tree_generate(organisation=organisation, nodes=nodes, periods=6, today=TODAY, seed=seed)
         root = Node.objects.get(pk=tree.root.pk)
-        services.tree_rollup(root_id=root.pk, as_of=TODAY)
+        jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
         leaf = (
             Node.objects.filter(tree_id=root.tree_id, value_source="manual", rght=models_lft_plus_one())
             .order_by("-level")
@@ -100,22 +100,22 @@ def test_an_incremental_run_takes_the_same_statements_whatever_the_tree_size(org
         RollupChange.objects.create(root=root, node=leaf)
         RollupState.objects.filter(root=root).update(stale_since=timezone.now(), requested_at=timezone.now())
         with CaptureQueriesContext(connection) as captured:
-            services.tree_rollup(root_id=root.pk, as_of=TODAY)
+            jobs.tree_rollup(root_id=root.pk, as_of=TODAY)
         counts.append(len(captured.captured_queries))
         assert _stored(root.tree_id) == _full(root)
     assert counts[0] == counts[1]
 
 
 def test_trees_computed_on_an_earlier_day_are_asked_for_again(organisation, saas_tree, other_tree):
-    from goals import rollup_jobs
+    from goals.rollup import jobs
 
-    services.tree_rollup(root_id=saas_tree.pk)
-    services.tree_rollup(root_id=other_tree.pk)
+    jobs.tree_rollup(root_id=saas_tree.pk)
+    jobs.tree_rollup(root_id=other_tree.pk)
     RollupChange.objects.all().delete()
     yesterday = timezone.now() - timedelta(days=1)
     RollupState.objects.filter(root=saas_tree).update(computed_at=yesterday)
 
-    assert rollup_jobs.request_outdated(today=timezone.localdate()) == 1
+    assert jobs.request_outdated(today=timezone.localdate()) == 1
     assert RollupState.objects.get(root=saas_tree).stale_since is not None
     assert RollupState.objects.get(root=other_tree).stale_since is None
     assert list(RollupChange.objects.values_list("root_id", "node_id")) == [(saas_tree.pk, None)]

@@ -1,4 +1,4 @@
-"""A failed rollup never leaves a tree stale for good (goals/rollup_jobs.py, goals/tasks.py).
+"""A failed rollup never leaves a tree stale for good (goals/jobs.py, goals/tasks.py).
 
 A run that raises is recorded on the tree (when and why, for managers); the next save enqueues a
 run again instead of taking the failed one for a pending one; the beat sweep re-enqueues it too;
@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from goals import rollup_jobs, selectors, services, tasks
+from goals import tasks
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.models import Node, RollupSeries, RollupState
+from goals.rollup import jobs, storage
 from kpitree.celery import app
 
 TODAY = date(2026, 5, 20)
@@ -24,7 +25,7 @@ TODAY = date(2026, 5, 20)
 def enqueued(monkeypatch) -> list[int]:
     """The trees whose rollup was sent to the broker (nothing runs)."""
     sent: list[int] = []
-    monkeypatch.setattr(rollup_jobs, "enqueue", lambda root_id: sent.append(root_id) or True)
+    monkeypatch.setattr(jobs, "enqueue", lambda root_id: sent.append(root_id) or True)
     return sent
 
 
@@ -35,7 +36,7 @@ def broken_engine(monkeypatch):
     def tree_engine(root, **kwargs):
         raise RuntimeError("the engine could not load the tree")
 
-    monkeypatch.setattr(selectors, "tree_engine", tree_engine)
+    monkeypatch.setattr(storage, "tree_engine", tree_engine)
 
 
 def save_actual(tree: Node, manager, value: str = "40") -> None:
@@ -108,6 +109,6 @@ def test_one_bad_node_does_not_fail_the_run(saas_tree, manager):
 
 
 def test_a_failure_reason_is_kept_short(saas_tree):
-    services.tree_rollup_failed(root_id=saas_tree.pk, error=ValueError("x" * 5000))
+    jobs.tree_rollup_failed(root_id=saas_tree.pk, error=ValueError("x" * 5000))
 
-    assert len(state_of(saas_tree).failure) == services.FAILURE_MAX_LENGTH
+    assert len(state_of(saas_tree).failure) == jobs.FAILURE_MAX_LENGTH

@@ -1,4 +1,4 @@
-"""goals.services.tree_rollup: the engine over a stored tree, written to RollupSeries.
+"""goals.rollup.jobs.tree_rollup: the engine over a stored tree, written to RollupSeries.
 
 The arithmetic is tested without a database in test_rollup.py; here: the right nodes and
 actuals are read, the series are upserted (running twice changes nothing), and the tree's stale
@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from goals import rollup_jobs, selectors, services
+from goals import services
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.models import Node, RollupSeries, RollupState
+from goals.rollup import jobs, storage
 
 TODAY = date(2026, 5, 20)
 APR, MAY = date(2026, 4, 1), date(2026, 5, 1)
@@ -52,7 +53,7 @@ def state_of(tree: Node) -> RollupState:
 
 
 def test_tree_rollup_writes_a_series_for_every_active_node(saas_tree, nodes, actuals):
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
 
     assert RollupSeries.objects.filter(node__tree_id=saas_tree.tree_id).count() == len(nodes) == 15
     appointments = series_of(nodes["appointments"])
@@ -81,10 +82,10 @@ def test_tree_rollup_writes_a_series_for_every_active_node(saas_tree, nodes, act
 
 
 def test_running_twice_gives_identical_series(saas_tree, nodes, actuals):
-    services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
     first = {row.node_id: row.series for row in RollupSeries.objects.all()}
 
-    services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
     second = {row.node_id: row.series for row in RollupSeries.objects.all()}
 
     assert second == first
@@ -94,7 +95,7 @@ def test_running_twice_gives_identical_series(saas_tree, nodes, actuals):
 def test_archived_nodes_get_no_series(saas_tree, nodes, manager, actuals):
     services.node_archive(node=nodes["reactivation_emails"], actor=manager)
 
-    services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY)
 
     assert not RollupSeries.objects.filter(node=nodes["reactivation_emails"]).exists()
     assert RollupSeries.objects.count() == 14
@@ -103,7 +104,7 @@ def test_archived_nodes_get_no_series(saas_tree, nodes, manager, actuals):
 def test_a_run_clears_the_stale_flag_set_by_saving_actuals(saas_tree, actuals):
     assert state_of(saas_tree).stale_since is not None
 
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
 
     state = state_of(saas_tree)
     assert state.stale_since is None
@@ -112,24 +113,24 @@ def test_a_run_clears_the_stale_flag_set_by_saving_actuals(saas_tree, actuals):
 
 def _during_the_run(monkeypatch, action):
     """Run ``action`` after the run has read its state, while it computes."""
-    real = selectors.tree_engine
+    real = storage.tree_engine
 
     def tree_engine(root, **kwargs):
         result = real(root, **kwargs)
         action(root)
         return result
 
-    monkeypatch.setattr(selectors, "tree_engine", tree_engine)
+    monkeypatch.setattr(storage, "tree_engine", tree_engine)
 
 
 def test_a_request_during_the_run_keeps_the_tree_stale(monkeypatch, saas_tree, actuals):
-    _during_the_run(monkeypatch, lambda root: rollup_jobs.request_rollup(tree_id=root.tree_id))
+    _during_the_run(monkeypatch, lambda root: jobs.request_rollup(tree_id=root.tree_id))
 
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is True  # run again
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is True  # run again
     assert state_of(saas_tree).stale_since is not None
 
     monkeypatch.undo()
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
     assert state_of(saas_tree).stale_since is None
 
 
@@ -143,20 +144,20 @@ def test_a_request_stamped_before_the_run_but_seen_only_during_it_keeps_the_tree
 
     _during_the_run(monkeypatch, late_commit)
 
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is True
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is True
     assert state_of(saas_tree).stale_since is not None
 
 
 def test_a_tree_without_a_state_gets_one(saas_tree):
     RollupState.objects.filter(root=saas_tree).delete()
 
-    assert services.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=saas_tree.pk, as_of=TODAY) is False
 
     assert state_of(saas_tree).stale_since is None
     assert RollupSeries.objects.count() == 15
 
 
 def test_an_unknown_or_non_root_node_is_ignored(saas_tree, nodes):
-    assert services.tree_rollup(root_id=nodes["appointments"].pk, as_of=TODAY) is False
-    assert services.tree_rollup(root_id=10**9, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=nodes["appointments"].pk, as_of=TODAY) is False
+    assert jobs.tree_rollup(root_id=10**9, as_of=TODAY) is False
     assert not RollupSeries.objects.exists()

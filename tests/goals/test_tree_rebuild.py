@@ -1,4 +1,4 @@
-"""The full rebuild (services.tree_rollup) is fast without changing what it stores.
+"""The full rebuild (jobs.tree_rollup) is fast without changing what it stores.
 
 The rollup rules themselves are tested in test_rollup*.py; these tests pin what the speed-ups in
 the rebuild's loading, evaluation and writing must keep: the same numbers, the same series, and a
@@ -15,11 +15,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from goals import rollup, selectors, services
 from goals import targets as schedules
+from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
 from goals.periods import add_months, period_end, period_starts
-from goals.synthetic import tree_generate
+from goals.rollup import jobs, storage
+from goals.rollup.engine import NodeSpec, TreeRollup
 
 TODAY = date(2026, 11, 20)
 
@@ -27,19 +28,19 @@ TODAY = date(2026, 11, 20)
 def test_rebuild_stores_exactly_what_the_engine_computes(organisation):
     tree = tree_generate(organisation=organisation, nodes=150, periods=8, today=TODAY)
 
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
 
-    engine, nodes = selectors.tree_engine(tree.root, as_of=TODAY)
+    engine, nodes = storage.tree_engine(tree.root, as_of=TODAY)
     stored = {row.node_id: row.series for row in RollupSeries.objects.filter(node__tree_id=tree.root.tree_id)}
     assert stored == {n.pk: json.loads(json.dumps(engine.series(n.pk))) for n in nodes}
 
 
 def test_rebuild_twice_changes_nothing(organisation):
     tree = tree_generate(organisation=organisation, nodes=60, periods=4, today=TODAY)
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
     first = {r.node_id: r.series for r in RollupSeries.objects.all()}
 
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
 
     assert {r.node_id: r.series for r in RollupSeries.objects.all()} == first
     assert RollupSeries.objects.count() == 60
@@ -55,7 +56,7 @@ def test_rebuild_statements_do_not_grow_with_the_tree(organisation):
     counts = []
     for tree in (small, large):
         with CaptureQueriesContext(connection) as captured:
-            services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+            jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
         counts.append(len(captured.captured_queries))
 
     assert counts[0] == counts[1]
@@ -71,10 +72,10 @@ def test_actuals_are_read_as_the_decimal_field_reads_them(saas_tree, value):
     Measurement.objects.create(node=node, period_start=date(2026, 4, 1), value=Decimal(value))
     through_the_orm = float(Measurement.objects.get(node=node).value)
 
-    assert selectors._tree_actuals(saas_tree.tree_id)[node.pk] == {date(2026, 4, 1): through_the_orm}
+    assert storage._tree_actuals(saas_tree.tree_id)[node.pk] == {date(2026, 4, 1): through_the_orm}
 
 
-def _brute_force(engine: rollup.TreeRollup, spec: rollup.NodeSpec, points: dict, first: date, last: date):
+def _brute_force(engine: TreeRollup, spec: NodeSpec, points: dict, first: date, last: date):
     """The windows as they were computed before they were cached and bisected."""
     inside = sorted((d, v) for d, v in points.items() if first <= d <= last)
     plan = [(start, target) for start, target in sorted(engine.schedule(spec).items()) if first <= start <= last]
@@ -92,7 +93,7 @@ def test_windows_cut_by_bisection_are_the_windows_filtered_one_by_one(frequency)
         date(2026, 5, 17): 7.5,
         date(2027, 6, 1): 3.0,
     }
-    spec = rollup.NodeSpec(
+    spec = NodeSpec(
         id=1,
         parent_id=None,
         code="n",
@@ -104,7 +105,7 @@ def test_windows_cut_by_bisection_are_the_windows_filtered_one_by_one(frequency)
         deadline=deadline,
         time_aggregation="average",
     )
-    engine = rollup.TreeRollup([spec], {1: points}, as_of=date(2026, 10, 10), fiscal_start_month=4)
+    engine = TreeRollup([spec], {1: points}, as_of=date(2026, 10, 10), fiscal_start_month=4)
     windows = [(d, period_end(d, frequency)) for d in days] + [
         (date(2026, 1, 1), date(2026, 4, 30)),
         (date(2026, 4, 1), date(2026, 9, 30)),

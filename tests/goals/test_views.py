@@ -26,11 +26,6 @@ def signed_in(user) -> Client:
     return client
 
 
-@pytest.fixture
-def manager_client(manager) -> Client:
-    return signed_in(manager)
-
-
 @pytest.fixture(params=["manager", "executive", "member"])
 def any_role_client(request) -> Client:
     return signed_in(request.getfixturevalue(request.param))
@@ -517,10 +512,10 @@ def test_node_ids_in_html_are_never_localised(rf):
 
     from goals import smart
     from goals.models import Kind
-    from goals.views import Box
+    from goals.views import DiagramNode
 
     node = Node(pk=1315, kind=Kind.KSF, name="Big ids", code="big")
-    html = render_to_string("goals/partials/tree_box.html", {"box": Box(node, smart.SmartReport())})
+    html = render_to_string("goals/partials/tree_box.html", {"box": DiagramNode(node, smart.SmartReport())})
     assert 'id="node-1315"' in html
     form_html = render_to_string(
         "goals/node_form.html",

@@ -19,8 +19,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from goals import rollup_jobs, selectors, services, smart
+from goals import selectors, services, smart
 from goals.models import Measurement, Node
+from goals.rollup import jobs, storage
 from goals.views import ACTUALS_PAGE_SIZE
 from tests.conftest import FY_END, FY_START
 
@@ -67,7 +68,7 @@ class WideTree:
             kpi = self.create(f"kpi_{self.count}")
             for month, value in ((4, "120"), (5, "130")):
                 Measurement.objects.create(node=kpi, period_start=date(2026, month, 1), value=D(value))
-        services.tree_rollup(root_id=self.kgi.pk)
+        jobs.tree_rollup(root_id=self.kgi.pk)
         return Node.objects.filter(parent=self.ksf).order_by("-lft").first()
 
     def create(self, code: str) -> Node:
@@ -85,7 +86,7 @@ def wide(organisation, manager, monkeypatch) -> WideTree:
     # As with a worker: a save only marks the tree stale and enqueues its rollup (here: nothing),
     # so what is measured is the request, not the rollup (a full rebuild, which grows with the
     # tree; grow_to runs it).
-    monkeypatch.setattr(rollup_jobs, "enqueue", lambda root_id: True)
+    monkeypatch.setattr(jobs, "enqueue", lambda root_id: True)
     return WideTree(organisation, manager)
 
 
@@ -256,10 +257,10 @@ def test_a_nodes_engine_assesses_it_as_the_whole_trees_engine_does(saas_tree, ma
         for month, value in enumerate(values, start=4):
             Measurement.objects.create(node=nodes[code], period_start=date(2026, month, 1), value=D(value))
     as_of = date(2026, 7, 15)
-    whole, _ = selectors.tree_engine(saas_tree, as_of=as_of)
+    whole, _ = storage.tree_engine(saas_tree, as_of=as_of)
 
     for node in nodes.values():
-        mine, loaded = selectors.node_engine(node, as_of=as_of)
+        mine, loaded = storage.node_engine(node, as_of=as_of)
         assert node.pk in {n.pk for n in loaded}
         for first, last in ((date(2026, 4, 1), date(2026, 4, 30)), (date(2026, 4, 1), date(2026, 6, 30))):
             assert mine.assess(node.pk, first, last) == whole.assess(node.pk, first, last), node.code

@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from goals.dev.trees import tree_generate
 from goals.models import Organisation
-from goals.synthetic import tree_generate
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from goals import services
 from goals.models import Node
+from goals.rollup import jobs
 
 
 class Command(BaseCommand):
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         total = 0
         for root in roots:
             began = time.perf_counter()
-            services.tree_rollup(root_id=root.pk, full=full)
+            jobs.tree_rollup(root_id=root.pk, full=full)
             elapsed = time.perf_counter() - began
             nodes = Node.objects.filter(tree_id=root.tree_id, is_archived=False).count()
             total += 1

@@ -14,11 +14,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from goals import selectors, services
+from goals import services
 from goals.actuals import Entry, measurements_upsert_bulk
 from goals.library import SAAS_REVENUE_TREE, TemplateNode
 from goals.models import Measurement, Membership, Node, Organisation, Role
 from goals.periods import add_months, fiscal_year_bounds, period_starts
+from goals.rollup import storage
 
 DEMO_PASSWORD = "kpitree-demo"
 DEMO_MONTHS = 12
@@ -145,7 +146,7 @@ class Command(BaseCommand):
         for code, pace in DEMO_PACE.items():
             node = nodes[code]
             starts = [p for p in period_starts(node.start_date, today, node.frequency) if p >= node.start_date]
-            plan = selectors.period_targets([(node, p) for p in starts], membership.organisation)
+            plan = storage.period_targets([(node, p) for p in starts], membership.organisation)
             skipped = add_months(today.replace(day=1), -MISSING_MONTH[1]) if code == MISSING_MONTH[0] else None
             for index, start in enumerate(starts):
                 if start == skipped:

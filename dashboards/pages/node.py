@@ -14,11 +14,13 @@ from datetime import date
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
-from dashboards.selectors import EMPTY, NodeFigures, nodes_window_figures, series_of, series_points
+from dashboards.stored import nodes_window_figures, series_of, series_points
 from dashboards.windows import Window
 from goals.access import attainment_visible
 from goals.forms import period_label
 from goals.models import Membership, Node
+from goals.rollup import document
+from goals.rollup.document import EMPTY, NodeFigures
 from goals.templatetags.kpitree import gap_words
 from goals.units import format_quantity, format_range
 
@@ -109,13 +111,13 @@ def node_chart(
     """The node's stored periods as a chart with the projection to its deadline (None before
     its first rollup). ``title`` names the node for screen readers and the table; the figure
     itself has a short title that fits its width."""
-    if not series or not series.get("period"):
+    if not series or not document.column(series, "period"):
         return None
-    periods = [date.fromisoformat(p) for p in series["period"]]
+    periods = [date.fromisoformat(p) for p in document.column(series, "period")]
     count = len(periods)
 
     def column(name: str) -> list:
-        values = series.get(name) or []
+        values = document.column(series, name) or []
         return list(values) + [None] * (count - len(values))
 
     actual, target, low, high = column("actual"), column("target"), column("low"), column("high")

@@ -32,7 +32,7 @@ from math import inf
 
 from goals import formula as formulas
 from goals import targets as schedules
-from goals.periods import period_end, period_start, period_starts, window_fits
+from goals.periods import inherited_window, period_end, period_start, period_starts, window_fits
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ class NodeSpec:
 
     @property
     def has_number(self) -> bool:
-        if self.direction == "maintain":
-            return self.target_min is not None or self.target_max is not None
-        return self.target is not None
+        return schedules.has_number(
+            direction=self.direction, target=self.target, low=self.target_min, high=self.target_max
+        )
 
 
 @dataclass(frozen=True)
@@ -149,11 +149,8 @@ class TreeRollup:
                 return resolved[spec.id]
             if (spec.start is None or spec.deadline is None) and spec.parent_id in self.specs:
                 parent = resolve(self.specs[spec.parent_id])
-                spec = replace(
-                    spec,
-                    start=spec.start or parent.start,
-                    deadline=spec.deadline or parent.deadline,
-                )
+                start, deadline = inherited_window(spec.start, spec.deadline, (parent.start, parent.deadline))
+                spec = replace(spec, start=start, deadline=deadline)
             resolved[spec.id] = spec
             return spec
 
@@ -315,7 +312,7 @@ class TreeRollup:
             absent = sorted(code for code in parsed.codes if values.get(code) is None)
             if absent:
                 return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
-            # The same arithmetic as the columnar rebuild (goals.rollup_columns): one window is a
+            # The same arithmetic as the columnar rebuild (goals.rollup.columns): one window is a
             # column of one.
             result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
             if by_zero[0]:

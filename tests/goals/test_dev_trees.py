@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from goals import services
+from goals.dev.trees import fanouts, plan_tree, tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
-from goals.synthetic import fanouts, plan_tree, tree_generate
+from goals.rollup import jobs
 
 TODAY = date(2026, 11, 20)
 
@@ -72,7 +72,7 @@ def test_generated_tree_is_a_valid_tree_with_actuals_for_its_leaves(organisation
 def test_generated_tree_rolls_up(organisation):
     tree = tree_generate(organisation=organisation, nodes=200, periods=3, today=TODAY)
 
-    services.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
+    jobs.tree_rollup(root_id=tree.root.pk, as_of=TODAY)
 
     assert RollupSeries.objects.filter(node__tree_id=tree.root.tree_id).count() == 200
     kgi = RollupSeries.objects.get(node=tree.root).series

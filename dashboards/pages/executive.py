@@ -17,21 +17,14 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
-from dashboards.selectors import (
-    Freshness,
-    NodeFigures,
-    OutlineNode,
-    needs_actuals,
-    rollup_states,
-    series_of,
-    trees_freshness,
-    trees_outline,
-    trees_window_figures,
-)
+from dashboards.selectors import Freshness, OutlineNode, needs_actuals, rollup_states, trees_freshness, trees_outline
+from dashboards.stored import series_of, trees_window_figures
 from dashboards.windows import FYTD, Window
 from goals import selectors as goals_selectors
 from goals.models import Kind, Membership, Node
 from goals.periods import period_end
+from goals.rollup import document, explain
+from goals.rollup.document import NodeFigures
 from goals.templatetags.kpitree import gap_words
 from goals.units import format_quantity, format_range
 
@@ -71,7 +64,7 @@ class KgiPanel:
     bullet: dict
     progress: dict
     icicle: dict
-    boxes: list[figures.Box]
+    boxes: list[figures.StatusMapNode]
     outline: str  # the status map as an HTML list (its text equivalent)
     boxes_total: int
     counts: dict[str, int]
@@ -138,14 +131,14 @@ class _Blank(dict):
 def explanation(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     """Why the node has its status, from the stored reason code and the node's own rules (the
     full explanation with every input is on the node page)."""
-    template = goals_selectors.REASONS.get(figures_.reason)
+    template = explain.REASON_TEXTS.get(figures_.reason)
     if template is None:
         return ""
     params = _Blank(
         at_risk_below=f"{float(node.at_risk_below):g}",
         off_track_below=f"{float(node.off_track_below):g}",
-        aggregation=str(goals_selectors.METHOD_WORDS.get(node.time_aggregation, node.time_aggregation)),
-        method=str(goals_selectors.METHOD_WORDS.get(node.value_source, node.value_source)),
+        aggregation=str(explain.METHOD_WORDS.get(node.time_aggregation, node.time_aggregation)),
+        method=str(explain.METHOD_WORDS.get(node.value_source, node.value_source)),
         formula=node.formula,
     )
     return str(template) % params
@@ -182,7 +175,9 @@ def _goal(root: Node, series: Mapping, window: Window) -> tuple[float | None, fl
         first, last = window.first.isoformat(), last.isoformat()
         targets = [
             target
-            for period, target in zip(series.get("period", []), series.get("target", []), strict=False)
+            for period, target in zip(
+                document.column(series, "period"), document.column(series, "target"), strict=False
+            )
             if target is not None and first <= period <= last
         ]
         return (sum(targets) if targets else None), None
@@ -193,8 +188,8 @@ def _goal(root: Node, series: Mapping, window: Window) -> tuple[float | None, fl
 
 def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float | None, str]:
     """The KGI's chart per period over its whole window, with the straight-line projection."""
-    periods = series.get("period", [])
-    actual, target = series.get("actual", []), series.get("target", [])
+    periods = document.column(series, "period")
+    actual, target = document.column(series, "actual"), document.column(series, "target")
     line: list[float | None] = []
     expected, expected_text, shown, cumulative = None, "", actual, False
     projected = projection.project(
@@ -202,8 +197,8 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         target,
         aggregation=root.time_aggregation,
         direction=root.direction,
-        low=series.get("low", []),
-        high=series.get("high", []),
+        low=document.column(series, "low"),
+        high=document.column(series, "high"),
     )
     if projected is not None:
         line, expected, cumulative = projected.line, projected.expected, projected.cumulative
@@ -221,7 +216,7 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         actual=shown,
         target=target,
         line=line,
-        statuses=[] if cumulative else series.get("status", []),
+        statuses=[] if cumulative else document.column(series, "status"),
         expected=expected,
         expected_text=expected_text,
         cumulative=cumulative,
@@ -231,7 +226,7 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
 
 def _boxes(
     nodes: Sequence[OutlineNode], focus: Node, by_node: Mapping[int, NodeFigures], window: Window
-) -> list[figures.Box]:
+) -> list[figures.StatusMapNode]:
     """The focus's subtree as boxes: a box with children drills into it, a leaf (and the focus
     itself) opens the node page."""
     inside = [n for n in nodes if focus.lft <= n.lft and n.rght <= focus.rght]
@@ -248,7 +243,7 @@ def _boxes(
             url = drill.format(node.pk)
         node_figures = by_node.get(node.pk)
         out.append(
-            figures.Box(
+            figures.StatusMapNode(
                 id=node.pk,
                 parent=None if node.pk == focus.pk else node.parent_id,
                 label=node.name,
@@ -356,10 +351,10 @@ def kgi_panel(
                 "status": status,
             }
             for period, actual, target, status in zip(
-                root_series.get("period", []),
-                root_series.get("actual", []),
-                root_series.get("target", []),
-                root_series.get("status", []),
+                document.column(root_series, "period"),
+                document.column(root_series, "actual"),
+                document.column(root_series, "target"),
+                document.column(root_series, "status"),
                 strict=False,
             )
         ],

@@ -15,25 +15,16 @@ from datetime import date, datetime
 from django.utils.translation import gettext
 
 from dashboards import figures
-from dashboards.executive import explanation, numbers_text
-from dashboards.node_page import NodeChart, chart_label, node_chart
-from dashboards.selectors import (
-    EMPTY,
-    ActualNote,
-    Freshness,
-    NodeFigures,
-    needs_actuals,
-    nodes_window_figures,
-    reported_by,
-    tree_freshness,
-    tree_series,
-    tree_window_figures,
-    window_notes,
-)
+from dashboards.pages.executive import explanation, numbers_text
+from dashboards.pages.node import NodeChart, chart_label, node_chart
+from dashboards.selectors import ActualNote, Freshness, needs_actuals, tree_freshness, window_notes
+from dashboards.stored import nodes_window_figures, tree_series, tree_window_figures
 from dashboards.windows import Window, fytd_window
 from goals import selectors as goals_selectors
-from goals.access import attainment_visible
+from goals.access import attainment_hidden_owners, attainment_visible
 from goals.models import Kind, Membership, Node
+from goals.rollup.document import EMPTY, NodeFigures
+from goals.selectors import reported_by
 from goals.templatetags.kpitree import gap_words
 
 ATTENTION = ("off_track", "at_risk")
@@ -95,7 +86,7 @@ def monthly_report(root: Node, month: Window, *, membership: Membership, today: 
     to_date = fytd_window(month.first, fiscal_start_month=fiscal)
     kgi_to_date = nodes_window_figures([root], [to_date], series=series, roots={root.tree_id: root})[root.pk][0]
 
-    hidden_owners = goals_selectors.attainment_hidden_owners(membership)
+    hidden_owners = attainment_hidden_owners(membership)
     reported = reported_by(membership.user_id, [n.pk for n in nodes]) if hidden_owners else frozenset()
     rows = []
     for node in nodes:

@@ -1,10 +1,10 @@
 """A whole tree's rollup by columns: every node's stored series in one bottom-up pass.
 
-``goals.rollup.TreeRollup`` answers one node over one window, and a rebuild asks it for every
+``goals.rollup.engine.TreeRollup`` answers one node over one window, and a rebuild asks it for every
 node and every window: tens of Python calls and objects per node-period, half a minute for a
 10,000-node tree of 60 months. This module computes the same documents (``TreeRollup.series``)
 as matrices of nodes × windows with numpy, level by level from the deepest nodes up: each rule of
-goals.rollup is applied to a whole column of nodes at once, with the same floating-point
+goals.rollup.engine is applied to a whole column of nodes at once, with the same floating-point
 operations in the same order, so the stored numbers are identical (tests/goals/test_rollup_columns.py
 compares every document with the engine's).
 
@@ -30,39 +30,22 @@ import orjson
 
 from goals import formula as formulas
 from goals.periods import period_end, period_start
-from goals.rollup import MAX_SCORE, NodeSpec, TreeRollup
+from goals.rollup.document import (
+    COLUMNS,
+    REASON_CODES,
+    REASON_INDEX,
+    STATUS_CODES,
+    STATUS_NAMES,
+    WINDOWS,
+    computed_on,
+    encode,
+    window_columns,
+)
+from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup
 
 logger = logging.getLogger(__name__)
 
-# Status codes are the severities of goals.rollup (no data −1, on track 0, at risk 1, off track 2).
-STATUS_NAMES = {-1: "no_data", 0: "on_track", 1: "at_risk", 2: "off_track"}
-STATUS_CODES = {name: code for code, name in STATUS_NAMES.items()}
-REASONS = [
-    "actual",
-    "no_actual",
-    "no_number",
-    "no_inputs",
-    "combined",
-    "zero_weights",
-    "formula",
-    "formula_missing",
-    "formula_error",
-    "division_by_zero",
-    "thresholds",
-    "in_range",
-    "out_of_range",
-    "no_target",
-    "no_child_data",
-    "worst_of_children",
-    "weighted_children",
-    "overflow",
-    "window_unsupported",
-    "node_error",
-]
-R = {code: index for index, code in enumerate(REASONS)}
-GRIDS = ("quarter", "year")
-_WINDOW_FREQUENCY = {"quarter": "quarterly", "year": "yearly"}
-_COLUMNS = ("actual", "target", "low", "high", "attainment", "gap", "status", "missing", "reason")
+GRIDS = tuple(WINDOWS)
 
 
 class Grid:
@@ -141,7 +124,7 @@ class ColumnarRollup:
         grids = self._grids()
         as_of = self.engine.as_of.isoformat()
         for document in documents:
-            if document.get("as_of") != as_of or document.get("period") != grids["period"].labels:
+            if computed_on(document) != as_of or document.get("period") != grids["period"].labels:
                 return False
             if any(document.get(name, {}).get("period") != grids[name].labels for name in GRIDS):
                 return False
@@ -159,7 +142,7 @@ class ColumnarRollup:
         periods = self.engine.periods(spec)
         grids = {"period": Grid(periods, [(i, i + 1) for i in range(len(periods))])}
         for name in GRIDS:
-            frequency = _WINDOW_FREQUENCY[name]
+            frequency = WINDOWS[name]
             starts = self.engine._window_starts(spec, frequency)
             bounds = [
                 (bisect_left(periods, first), bisect_right(periods, period_end(first, frequency))) for first in starts
@@ -253,8 +236,8 @@ class ColumnarRollup:
             missing[:, j] = (self.expected[lo:hi] & ~present[:, lo:hi]).sum(axis=1)
         numberless_ksf = np.array([self.specs[i].kind == "ksf" and not self.specs[i].has_number for i in rows])
         none = count == 0
-        reason = np.where(none, R["no_actual"], R["actual"])
-        reason = np.where(none & numberless_ksf[:, None], R["no_number"], reason)
+        reason = np.where(none, REASON_INDEX["no_actual"], REASON_INDEX["actual"])
+        reason = np.where(none & numberless_ksf[:, None], REASON_INDEX["no_number"], reason)
         missing = np.where(none & numberless_ksf[:, None], 0, missing)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
@@ -287,7 +270,7 @@ class ColumnarRollup:
             if not self.children[p]:
                 out.actual[p] = np.nan
                 out.missing[p] = 0
-                out.reason[p] = R["no_inputs"]
+                out.reason[p] = REASON_INDEX["no_inputs"]
         if not with_children:
             return
         child_rows = np.array([c for p in with_children for c in self.children[p]])
@@ -316,8 +299,12 @@ class ColumnarRollup:
         actual = np.where(none | zero_weights | overflow, np.nan, actual)
         reason = np.where(
             none,
-            R["no_inputs"],
-            np.where(zero_weights, R["zero_weights"], np.where(overflow, R["overflow"], R["combined"])),
+            REASON_INDEX["no_inputs"],
+            np.where(
+                zero_weights,
+                REASON_INDEX["zero_weights"],
+                np.where(overflow, REASON_INDEX["overflow"], REASON_INDEX["combined"]),
+            ),
         )
         rows = np.array(with_children)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
@@ -329,7 +316,7 @@ class ColumnarRollup:
         out.actual[parent] = np.nan
         parsed = self.engine._formula(spec)
         if isinstance(parsed, formulas.FormulaError):
-            out.reason[parent] = R["formula_error"]
+            out.reason[parent] = REASON_INDEX["formula_error"]
             return
         by_code = {self.specs[c].code: out.actual[c] for c in children}
         width = out.actual.shape[1]
@@ -343,12 +330,16 @@ class ColumnarRollup:
         out.actual[parent] = np.where(fine, value, np.nan)
         out.reason[parent] = np.where(
             absent,
-            R["formula_missing"],
-            np.where(by_zero, R["division_by_zero"], np.where(overflow, R["overflow"], R["formula"])),
+            REASON_INDEX["formula_missing"],
+            np.where(
+                by_zero,
+                REASON_INDEX["division_by_zero"],
+                np.where(overflow, REASON_INDEX["overflow"], REASON_INDEX["formula"]),
+            ),
         )
 
     def _judge(self, rows: np.ndarray, out: Columns) -> None:
-        """goals.rollup.judge for nodes with a number of their own."""
+        """goals.rollup.engine.judge for nodes with a number of their own."""
         specs = [self.specs[i] for i in rows]
         actual, target = out.actual[rows], out.target[rows]
         low, high = out.low[rows], out.high[rows]
@@ -372,7 +363,7 @@ class ColumnarRollup:
             )
             range_attainment = np.where(outside, np.maximum(0.0, 100.0 + range_gap / width * 100.0), 100.0)
             range_status = np.where(outside, np.where(range_attainment < off_track, 2, 1), 0)
-            range_reason = np.where(outside, R["out_of_range"], R["in_range"])
+            range_reason = np.where(outside, REASON_INDEX["out_of_range"], REASON_INDEX["in_range"])
             # A value: direction decides which side of the target is good.
             gap = np.where(decrease, target - actual, actual - target)
             up = np.where(target == 0, np.where(actual >= 0, 100.0, 0.0), actual / target * 100.0)
@@ -388,8 +379,8 @@ class ColumnarRollup:
         overflow = ~no_value & ~no_target & ~(np.isfinite(result_attainment) & np.isfinite(result_gap))
         judged_reason = np.where(
             overflow,
-            R["overflow"],
-            np.where(ranged, range_reason, np.where(no_target, R["no_target"], R["thresholds"])),
+            REASON_INDEX["overflow"],
+            np.where(ranged, range_reason, np.where(no_target, REASON_INDEX["no_target"], REASON_INDEX["thresholds"])),
         )
         unjudged = no_value | no_target | overflow
         out.attainment[rows] = np.where(unjudged, np.nan, result_attainment)
@@ -404,7 +395,7 @@ class ColumnarRollup:
             if not self.children[p]:
                 # A leaf without a target: its value is shown but not judged.
                 out.status[p], out.attainment[p], out.gap[p] = -1, np.nan, np.nan
-                out.reason[p] = np.where(np.isnan(out.actual[p]), out.reason[p], R["no_target"])
+                out.reason[p] = np.where(np.isnan(out.actual[p]), out.reason[p], REASON_INDEX["no_target"])
         if not parents:
             return
         child_rows = np.array([c for p in parents for c in self.children[p]])
@@ -437,8 +428,12 @@ class ColumnarRollup:
         out.gap[rows_] = np.nan
         out.reason[rows_] = np.where(
             none,
-            R["no_child_data"],
-            np.where(zero, R["zero_weights"], np.where(rule, R["worst_of_children"], R["weighted_children"])),
+            REASON_INDEX["no_child_data"],
+            np.where(
+                zero,
+                REASON_INDEX["zero_weights"],
+                np.where(rule, REASON_INDEX["worst_of_children"], REASON_INDEX["weighted_children"]),
+            ),
         )
 
     def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
@@ -496,7 +491,7 @@ class ColumnarRollup:
             i = self.index.get(node_id)
             if i is None:
                 continue
-            columns = document if grid == "period" else document[grid]
+            columns = window_columns(document, grid)
             for name in ("actual", "attainment"):
                 getattr(out, name)[i] = [np.nan if v is None else v for v in columns[name]]
             out.status[i] = [STATUS_CODES[s] for s in columns["status"]]
@@ -509,7 +504,7 @@ class ColumnarRollup:
         if not rows:
             return []
         status_names = np.array([STATUS_NAMES[code] for code in (-1, 0, 1, 2)], dtype=object)
-        reason_names = np.array(REASONS, dtype=object)
+        reason_names = np.array(REASON_CODES, dtype=object)
         fragments: dict[str, list[str]] = {}
         for name, grid in grids.items():
             out = results[name]
@@ -521,7 +516,7 @@ class ColumnarRollup:
             period = json.dumps(grid.labels, separators=(",", ":"))
             parts = []
             for n in range(len(rows)):
-                columns = "".join(f',"{c}":[{encoded[c][n]}]' for c in _COLUMNS)
+                columns = "".join(f',"{c}":[{encoded[c][n]}]' for c in COLUMNS)
                 parts.append(f'"period":{period}{columns}')
             fragments[name] = parts
         as_of = json.dumps(self.engine.as_of.isoformat())
@@ -570,5 +565,4 @@ def tree_documents(engine: TreeRollup, order: Sequence[int]) -> list[tuple[int, 
             return columnar.documents()
         except Exception:
             logger.exception("The columnar rollup failed; computing the tree node by node.")
-    # orjson writes a NaN or an infinity that slipped through as null: JSON has neither.
-    return [(node_id, orjson.dumps(engine.series(node_id)).decode()) for node_id in order]
+    return [(node_id, encode(engine.series(node_id))) for node_id in order]

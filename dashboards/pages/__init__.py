@@ -1,0 +1,1 @@
+"""One module per dashboard page: each gathers what its template shows; dashboards.views renders it."""

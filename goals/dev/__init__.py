@@ -1,0 +1,1 @@
+"""Development and benchmark aids that are not part of the domain (generated trees)."""
