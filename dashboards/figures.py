@@ -664,7 +664,7 @@ def attainment_history_chart(
 
 
 def indicator_pair_figure(pair) -> dict:
-    """:func:`indicator_pair_chart` of a ``dashboards.selectors.PairSeries``."""
+    """:func:`indicator_pair_chart` of a ``dashboards.pages.manager.PairSeries``."""
     driver, result = pair.pair.driver, pair.pair.result
 
     def column(points, name):

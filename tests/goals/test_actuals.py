@@ -271,7 +271,7 @@ def test_the_note_rule_phases_the_target_over_the_window_the_rollup_uses(member,
     if not own_start_date:
         Node.objects.filter(pk=appointments.pk).update(start_date=None)
         appointments.refresh_from_db()
-    engine, _nodes = selectors.node_engine(appointments, as_of=TODAY)
+    engine, _nodes = storage.node_engine(appointments, as_of=TODAY)
     assert engine.schedule(engine.specs[appointments.pk])[NOVEMBER].value == planned == 45
     assert target(appointments, NOVEMBER) == planned
     assert errors_of(member.membership, appointments, 10) == {
