@@ -41,7 +41,7 @@ from goals.rollup.document import (
     encode,
     window_columns,
 )
-from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup
+from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup, shown_attainment
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ class ColumnarRollup:
                 np.abs(np.where(nonzero_low, low, np.where(nonzero_high, high, 1.0))),
             )
             range_attainment = np.where(outside, np.maximum(0.0, 100.0 + range_gap / width * 100.0), 100.0)
-            range_status = np.where(outside, np.where(range_attainment < off_track, 2, 1), 0)
+            range_status = np.where(outside, np.where(shown_attainments(range_attainment) < off_track, 2, 1), 0)
             range_reason = np.where(outside, REASON_INDEX["out_of_range"], REASON_INDEX["in_range"])
             # A value: direction decides which side of the target is good.
             gap = np.where(decrease, target - actual, actual - target)
@@ -370,7 +370,8 @@ class ColumnarRollup:
             down = np.where(actual <= 0, 100.0, target / actual * 100.0)
             attainment = np.where(decrease, down, up)
             attainment = np.where(target < 0, 100.0 + gap / -target * 100.0, attainment)
-            status = np.where(attainment >= at_risk, 0, np.where(attainment >= off_track, 1, 2))
+            shown = shown_attainments(attainment)
+            status = np.where(shown >= at_risk, 0, np.where(shown >= off_track, 1, 2))
         no_value = np.isnan(actual)
         no_target = ~ranged & np.isnan(target) & ~no_value
         result_attainment = np.where(ranged, range_attainment, attainment)
@@ -418,7 +419,8 @@ class ColumnarRollup:
         off_track = np.array([self.specs[p].off_track_below for p in parents])[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             score = weighted / total
-        score_status = np.where(score >= at_risk, 0, np.where(score >= off_track, 1, 2))
+        shown = shown_attainments(score)
+        score_status = np.where(shown >= at_risk, 0, np.where(shown >= off_track, 1, 2))
         none = counted == 0
         zero = ~rule & ~none & (total == 0)
         rows_ = np.array(parents)
@@ -528,6 +530,19 @@ class ColumnarRollup:
             )
             documents.append((self.ids[i], document))
         return documents
+
+
+def shown_attainments(attainment: np.ndarray) -> np.ndarray:
+    """goals.rollup.engine.shown_attainment over a matrix: the same float operations, and the
+    same decimal rounding for the few values near a tie, so both engines judge one number."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = attainment * 10.0
+        nearest = np.floor(scaled + 0.5)
+        shown = np.where(np.isfinite(scaled), nearest / 10.0, attainment)
+        ties = np.isfinite(scaled) & (np.abs(scaled - nearest) > 0.4999)
+    for index in zip(*np.nonzero(ties), strict=True):
+        shown[index] = shown_attainment(float(attainment[index]))
+    return shown
 
 
 def _sum(matrix: np.ndarray, starts: np.ndarray, sizes: Sequence[int]) -> np.ndarray:

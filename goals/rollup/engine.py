@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from math import inf
 
 from goals import formula as formulas
@@ -40,6 +41,25 @@ ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_
 _SEVERITY = {NO_DATA: -1, ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
 # A child far ahead must not hide a sibling far behind in a weighted score.
 MAX_SCORE = 150.0
+# Pages show an attainment with one decimal (``floatformat:1``); a status is judged on that
+# number, so "90.0%" is never "off track below 90%" (docs/rollup.md §6).
+ATTAINMENT_STEP = Decimal("0.1")
+
+
+def shown_attainment(attainment: float) -> float:
+    """The attainment as pages show it: one decimal, half up (as ``floatformat`` rounds).
+
+    Fast in binary, and decided on the decimal digits only near a tie (x.x5), where binary
+    arithmetic and the page could round differently. goals.rollup.columns.shown_attainments
+    does the same over columns, so both engines judge identical numbers.
+    """
+    scaled = attainment * 10.0
+    if not math.isfinite(scaled):
+        return attainment
+    nearest = math.floor(scaled + 0.5)
+    if abs(scaled - nearest) > 0.4999:
+        return float(Decimal(repr(attainment)).quantize(ATTAINMENT_STEP, ROUND_HALF_UP))
+    return nearest / 10.0
 
 
 @dataclass(frozen=True)
@@ -361,6 +381,8 @@ class TreeRollup:
 
     @staticmethod
     def _status(spec: NodeSpec, attainment: float) -> str:
+        # Judged on the number the pages show (§6): 89.99999 is shown as 90.0 and is at risk.
+        attainment = shown_attainment(attainment)
         if attainment >= spec.at_risk_below:
             return ON_TRACK
         if attainment >= spec.off_track_below:
@@ -462,7 +484,7 @@ def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
         if not (math.isfinite(attainment) and math.isfinite(gap)):
             return None, None, NO_DATA, _reason("overflow")
         # Outside the range is never on track; the thresholds only say how far off it is.
-        status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
+        status = OFF_TRACK if shown_attainment(attainment) < spec.off_track_below else AT_RISK
         return attainment, gap, status, _reason("out_of_range")
     if target.value is None:
         return None, None, NO_DATA, _reason("no_target")
