@@ -100,6 +100,9 @@ class ColumnarRollup:
                 self.children[parent].append(i)
                 self.depth[i] = self.depth[parent] + 1
         self.shape = grid_of(engine, self.specs)
+        # Nodes the engine reports as errors (a child in error, goals.rollup.engine._withhold):
+        # no data for their parents, and their own document is the engine's, which says why.
+        self.errored = np.array([node_id in engine.errors for node_id in self.ids], dtype=bool)
 
     # --- can the tree be computed by columns? ------------------------------------------------
 
@@ -249,6 +252,8 @@ class ColumnarRollup:
             out.target[:] = np.where((is_sum | is_average)[:, None], self.plan_value + 0.0, self.plan_value)
             out.low[:], out.high[:] = self.plan_low, self.plan_high
             return
+        # A flow entered by hand is judged on the periods that have an actual (TreeRollup._flow_target).
+        manual_flow = np.array([s.value_source == "manual" for s in self.specs]) & is_sum
         for j, (lo, hi) in enumerate(grid.bounds):
             columns = [k for k in range(lo, hi) if self.started[k]] or list(range(lo, hi))
             if not columns:
@@ -262,6 +267,14 @@ class ColumnarRollup:
             )
             out.low[:, j] = self.plan_low[:, last]
             out.high[:, j] = self.plan_high[:, last]
+            with_data = self.present[:, lo:hi]
+            flow = manual_flow & with_data.any(axis=1) & ~np.isnan(out.target[:, j])
+            flow &= ~(with_data & np.isnan(self.plan_value[:, lo:hi])).any(axis=1)
+            if flow.any():
+                total = np.zeros(len(self.ids))
+                for k in range(lo, hi):
+                    total = total + np.where(with_data[:, k - lo], self.plan_value[:, k], 0.0)
+                out.target[:, j] = np.where(flow, total, out.target[:, j])
 
     def _combine(self, parents: Sequence[int], out: Columns) -> None:
         """Computed nodes: their children's values for the same window (sum … max)."""
@@ -466,6 +479,16 @@ class ColumnarRollup:
             if len(judged):
                 self._judge(judged, out)
             self._from_children(list(np.flatnonzero(here & ~numbered)), out)
+            errored = np.flatnonzero(here & self.errored)
+            if len(errored):
+                self._no_data(errored, out)
+
+    @staticmethod
+    def _no_data(rows: np.ndarray, out: Columns) -> None:
+        """Nodes in error: no data, as TreeRollup assesses them (their parents see no value)."""
+        for column in (out.actual, out.target, out.low, out.high, out.attainment, out.gap):
+            column[rows] = np.nan
+        out.status[rows], out.missing[rows] = -1, 0
 
     # --- stored documents ---------------------------------------------------------------------
 
@@ -486,7 +509,13 @@ class ColumnarRollup:
             self._evaluate(grid, out, chosen)
             results[name] = out
         rows = range(len(self.ids)) if chosen is None else sorted(chosen)
-        return self._encode(grids, results, rows)
+        encoded = self._encode(grids, results, rows)
+        if self.errored.any():
+            encoded = [
+                (node_id, encode(self.engine.series(node_id)) if node_id in self.engine.errors else text)
+                for node_id, text in encoded
+            ]
+        return encoded
 
     def _load(self, out: Columns, grid: str, stored: Mapping[int, dict]) -> None:
         for node_id, document in stored.items():

@@ -81,3 +81,34 @@ def test_both_engines_judge_a_threshold_value_and_a_score_the_same():
     assert documents[2]["status"][0] == "at_risk"
     assert documents[3]["status"][0] == "at_risk"
     assert documents[4]["status"][:2] == ["at_risk", "off_track"]  # 80.0 and 79.9 as shown
+
+
+# --- §2.4 missing months never make a flow look good -----------------------------------------
+
+
+def test_a_decrease_flow_with_missing_months_is_judged_on_the_months_that_have_data():
+    """240 repeat contacts in two months of eight, at most 100 a month: not "333%, on track"
+    against 800, but 83.3% against the two months' 200, off track, six months missing."""
+    specs = [
+        _spec(1, None, "ksf", kind="ksf", value_source="sum"),
+        _spec(2, 1, "repeat", direction="decrease", target=100.0),
+        _spec(3, 1, "calls", target=100.0),
+    ]
+    points = {
+        2: {date(2026, 4, 1): 120.0, date(2026, 7, 1): 120.0},
+        3: {date(2026, 4, 1): 100.0, date(2026, 5, 1): 100.0},
+    }
+    engine = TreeRollup(specs, points, as_of=date(2026, 11, 20), fiscal_start_month=4)
+
+    documents = _documents(engine, [1, 2, 3])
+
+    year = documents[2]["year"]
+    assert (year["actual"][0], year["target"][0], year["missing"][0]) == (240.0, 200.0, 6)
+    assert round(year["attainment"][0], 1) == 83.3
+    assert year["status"][0] == "off_track"
+    assert documents[2]["quarter"]["target"][:2] == [100.0, 100.0]  # Q1 and Q2: one month each
+    # An increase flow likewise: two months at target are on target, with six missing.
+    assert (documents[3]["year"]["target"][0], documents[3]["year"]["status"][0]) == (200.0, "on_track")
+    assert documents[3]["year"]["missing"][0] == 6
+    # A window without data keeps its target to date: what is still expected.
+    assert documents[2]["quarter"]["target"][2] == 200.0
