@@ -593,6 +593,46 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             return
 
 
+# The errors that make a node's number unfit to feed its parent: a unit its parent cannot add
+# up, or a formula that cannot give a number. Others (no target, thresholds, dates) leave the
+# number itself sound: a KPI without a target is still an input a formula above needs.
+UNFIT_INPUT_RULES = frozenset(
+    {"M-unit-parent", "M-unit-mismatch", "M-formula", "M-formula-constant", "M-formula-codes"}
+)
+
+
+def input_reports(nodes: Sequence[Any]) -> dict[int, SmartReport]:
+    """The UNFIT_INPUT_RULES findings of a list of nodes that forms whole subtrees (``pk``,
+    ``parent_id``, ``unit``, ``code``, ``value_source``, ``formula`` …), in one pass and with no
+    query: the rollup asks on every run for :func:`inputs_in_error`. The rules are the ones
+    :func:`check_node` applies (``_value_source_findings``) on the context they need.
+    """
+    by_id = {node.pk: node for node in nodes}
+    children: dict[Any, list[Any]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    reports = {}
+    for node in nodes:
+        parent, below = by_id.get(node.parent_id), children.get(node.pk, [])
+        # Most nodes are leaves entered by hand in their parent's unit: none of the rules can
+        # fire, and skipping them keeps this pass a small part of a rollup run.
+        if node.value_source == "manual" and not (
+            parent is not None and parent.value_source in AGGREGATING_SOURCES and node.unit != parent.unit
+        ):
+            reports[node.pk] = SmartReport()
+            continue
+        context = NodeContext(
+            parent_value_source=parent.value_source if parent else None,
+            parent_unit=parent.unit if parent else "",
+            child_codes=frozenset(c.code for c in below),
+            child_units=tuple(c.unit for c in below),
+        )
+        reports[node.pk] = SmartReport(
+            [f for f in _value_source_findings(node, context) if f.rule in UNFIT_INPUT_RULES]
+        )
+    return reports
+
+
 def inputs_in_error(nodes: Sequence[Any], reports: Mapping[int, SmartReport]) -> dict[int, tuple[str, ...]]:
     """For each node with a child in error, why it has no data: "8,000 followers a month is in
     error: Its parent adds up its children in sessions, …".
@@ -609,6 +649,8 @@ def inputs_in_error(nodes: Sequence[Any], reports: Mapping[int, SmartReport]) ->
         if node.parent_id is None or report is None:
             continue
         for finding in report.errors:
+            if finding.rule not in UNFIT_INPUT_RULES:
+                continue
             reasons.setdefault(node.parent_id, []).append(
                 _("%(name)s is in error: %(message)s") % {"name": node.name, "message": finding.message}
             )

@@ -41,7 +41,7 @@ from goals.rollup.document import (
     encode,
     window_columns,
 )
-from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup
+from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup, shown_attainment
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,9 @@ class ColumnarRollup:
                 self.children[parent].append(i)
                 self.depth[i] = self.depth[parent] + 1
         self.shape = grid_of(engine, self.specs)
+        # Nodes the engine reports as errors (a child in error, goals.rollup.engine._withhold):
+        # no data for their parents, and their own document is the engine's, which says why.
+        self.errored = np.array([node_id in engine.errors for node_id in self.ids], dtype=bool)
 
     # --- can the tree be computed by columns? ------------------------------------------------
 
@@ -249,6 +252,8 @@ class ColumnarRollup:
             out.target[:] = np.where((is_sum | is_average)[:, None], self.plan_value + 0.0, self.plan_value)
             out.low[:], out.high[:] = self.plan_low, self.plan_high
             return
+        # A flow entered by hand is judged on the periods that have an actual (TreeRollup._flow_target).
+        manual_flow = np.array([s.value_source == "manual" for s in self.specs]) & is_sum
         for j, (lo, hi) in enumerate(grid.bounds):
             columns = [k for k in range(lo, hi) if self.started[k]] or list(range(lo, hi))
             if not columns:
@@ -262,6 +267,14 @@ class ColumnarRollup:
             )
             out.low[:, j] = self.plan_low[:, last]
             out.high[:, j] = self.plan_high[:, last]
+            with_data = self.present[:, lo:hi]
+            flow = manual_flow & with_data.any(axis=1) & ~np.isnan(out.target[:, j])
+            flow &= ~(with_data & np.isnan(self.plan_value[:, lo:hi])).any(axis=1)
+            if flow.any():
+                total = np.zeros(len(self.ids))
+                for k in range(lo, hi):
+                    total = total + np.where(with_data[:, k - lo], self.plan_value[:, k], 0.0)
+                out.target[:, j] = np.where(flow, total, out.target[:, j])
 
     def _combine(self, parents: Sequence[int], out: Columns) -> None:
         """Computed nodes: their children's values for the same window (sum … max)."""
@@ -362,7 +375,7 @@ class ColumnarRollup:
                 np.abs(np.where(nonzero_low, low, np.where(nonzero_high, high, 1.0))),
             )
             range_attainment = np.where(outside, np.maximum(0.0, 100.0 + range_gap / width * 100.0), 100.0)
-            range_status = np.where(outside, np.where(range_attainment < off_track, 2, 1), 0)
+            range_status = np.where(outside, np.where(shown_attainments(range_attainment) < off_track, 2, 1), 0)
             range_reason = np.where(outside, REASON_INDEX["out_of_range"], REASON_INDEX["in_range"])
             # A value: direction decides which side of the target is good.
             gap = np.where(decrease, target - actual, actual - target)
@@ -370,7 +383,8 @@ class ColumnarRollup:
             down = np.where(actual <= 0, 100.0, target / actual * 100.0)
             attainment = np.where(decrease, down, up)
             attainment = np.where(target < 0, 100.0 + gap / -target * 100.0, attainment)
-            status = np.where(attainment >= at_risk, 0, np.where(attainment >= off_track, 1, 2))
+            shown = shown_attainments(attainment)
+            status = np.where(shown >= at_risk, 0, np.where(shown >= off_track, 1, 2))
         no_value = np.isnan(actual)
         no_target = ~ranged & np.isnan(target) & ~no_value
         result_attainment = np.where(ranged, range_attainment, attainment)
@@ -418,7 +432,8 @@ class ColumnarRollup:
         off_track = np.array([self.specs[p].off_track_below for p in parents])[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
             score = weighted / total
-        score_status = np.where(score >= at_risk, 0, np.where(score >= off_track, 1, 2))
+        shown = shown_attainments(score)
+        score_status = np.where(shown >= at_risk, 0, np.where(shown >= off_track, 1, 2))
         none = counted == 0
         zero = ~rule & ~none & (total == 0)
         rows_ = np.array(parents)
@@ -464,6 +479,16 @@ class ColumnarRollup:
             if len(judged):
                 self._judge(judged, out)
             self._from_children(list(np.flatnonzero(here & ~numbered)), out)
+            errored = np.flatnonzero(here & self.errored)
+            if len(errored):
+                self._no_data(errored, out)
+
+    @staticmethod
+    def _no_data(rows: np.ndarray, out: Columns) -> None:
+        """Nodes in error: no data, as TreeRollup assesses them (their parents see no value)."""
+        for column in (out.actual, out.target, out.low, out.high, out.attainment, out.gap):
+            column[rows] = np.nan
+        out.status[rows], out.missing[rows] = -1, 0
 
     # --- stored documents ---------------------------------------------------------------------
 
@@ -484,7 +509,13 @@ class ColumnarRollup:
             self._evaluate(grid, out, chosen)
             results[name] = out
         rows = range(len(self.ids)) if chosen is None else sorted(chosen)
-        return self._encode(grids, results, rows)
+        encoded = self._encode(grids, results, rows)
+        if self.errored.any():
+            encoded = [
+                (node_id, encode(self.engine.series(node_id)) if node_id in self.engine.errors else text)
+                for node_id, text in encoded
+            ]
+        return encoded
 
     def _load(self, out: Columns, grid: str, stored: Mapping[int, dict]) -> None:
         for node_id, document in stored.items():
@@ -528,6 +559,19 @@ class ColumnarRollup:
             )
             documents.append((self.ids[i], document))
         return documents
+
+
+def shown_attainments(attainment: np.ndarray) -> np.ndarray:
+    """goals.rollup.engine.shown_attainment over a matrix: the same float operations, and the
+    same decimal rounding for the few values near a tie, so both engines judge one number."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = attainment * 10.0
+        nearest = np.floor(scaled + 0.5)
+        shown = np.where(np.isfinite(scaled), nearest / 10.0, attainment)
+        ties = np.isfinite(scaled) & (np.abs(scaled - nearest) > 0.4999)
+    for index in zip(*np.nonzero(ties), strict=True):
+        shown[index] = shown_attainment(float(attainment[index]))
+    return shown
 
 
 def _sum(matrix: np.ndarray, starts: np.ndarray, sizes: Sequence[int]) -> np.ndarray:

@@ -52,6 +52,7 @@ REASON_CODES = (
     "overflow",
     "window_unsupported",
     "node_error",
+    "input_in_error",
 )
 REASON_INDEX = {code: index for index, code in enumerate(REASON_CODES)}
 

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from math import inf
 
 from goals import formula as formulas
@@ -40,6 +41,25 @@ ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_
 _SEVERITY = {NO_DATA: -1, ON_TRACK: 0, AT_RISK: 1, OFF_TRACK: 2}
 # A child far ahead must not hide a sibling far behind in a weighted score.
 MAX_SCORE = 150.0
+# Pages show an attainment with one decimal (``floatformat:1``); a status is judged on that
+# number, so "90.0%" is never "off track below 90%" (docs/rollup.md §6).
+ATTAINMENT_STEP = Decimal("0.1")
+
+
+def shown_attainment(attainment: float) -> float:
+    """The attainment as pages show it: one decimal, half up (as ``floatformat`` rounds).
+
+    Fast in binary, and decided on the decimal digits only near a tie (x.x5), where binary
+    arithmetic and the page could round differently. goals.rollup.columns.shown_attainments
+    does the same over columns, so both engines judge identical numbers.
+    """
+    scaled = attainment * 10.0
+    if not math.isfinite(scaled):
+        return attainment
+    nearest = math.floor(scaled + 0.5)
+    if abs(scaled - nearest) > 0.4999:
+        return float(Decimal(repr(attainment)).quantize(ATTAINMENT_STEP, ROUND_HALF_UP))
+    return nearest / 10.0
 
 
 @dataclass(frozen=True)
@@ -118,11 +138,13 @@ class TreeRollup:
         as_of: date,
         fiscal_start_month: int = 1,
         overrides: Mapping[int, Mapping[date, float]] | None = None,
+        withheld: Mapping[int, Sequence[str]] | None = None,
     ) -> None:
         self.specs = {s.id: s for s in specs}
         # Nodes that cannot be computed, with the reason: their assessments are no data.
         self.errors: dict[int, Reason] = {}
         self._inherit_windows()
+        self._withhold(withheld or {})
         self.children: dict[int | None, list[NodeSpec]] = defaultdict(list)
         for spec in self.specs.values():
             self.children[spec.parent_id].append(spec)
@@ -169,6 +191,21 @@ class TreeRollup:
                 )
                 resolved[node_id] = replace(spec, start=None, deadline=None)
         self.specs = resolved
+
+    def _withhold(self, withheld: Mapping[int, Sequence[str]]) -> None:
+        """A node with a child in error (goals.smart.inputs_in_error: why, by node) is no data.
+
+        A child in error must not feed its parent: 8,000 followers summed into "sessions" is a
+        number nobody can trust, and it would move every status above. Only a node that uses
+        its children is affected: one computed from them, or one without a number of its own
+        (its status comes from them); a node with its own actuals and target is judged as usual.
+        """
+        for node_id, why in withheld.items():
+            spec = self.specs.get(node_id)
+            if spec is None or node_id in self.errors:
+                continue
+            if spec.value_source != "manual" or not spec.has_number:
+                self.errors[node_id] = _reason("input_in_error", inputs=" ".join(str(w) for w in why))
 
     # --- periods and targets -------------------------------------------------------------
 
@@ -223,6 +260,22 @@ class TreeRollup:
         started = [target for start, target in inside if start <= self.as_of]
         return schedules.to_date(started or [target for _, target in inside], spec.time_aggregation)
 
+    def _flow_target(self, spec: NodeSpec, first: date, last: date, target: schedules.Target) -> schedules.Target:
+        """A flow entered by hand is judged on the periods that have an actual: their targets.
+
+        Missing months must never make a KPI look good: 240 repeat contacts in two months
+        against eight months' 800 (a "decrease" flow) would read 333%, on track. Against the
+        two months' 200 it is 83%, off track, with six missing (docs/rollup.md §4).
+        """
+        if target.value is None or target.is_range:
+            return target
+        dates, _ = self._sorted_points[spec.id]
+        plan = self.schedule(spec)
+        chosen = [plan.get(day) for day in dates[bisect_left(dates, first) : bisect_right(dates, last)]]
+        if not chosen or any(t is None or t.value is None for t in chosen):
+            return target
+        return schedules.to_date(chosen, spec.time_aggregation)
+
     def _expected_periods(self, spec: NodeSpec, first: date, last: date) -> list[date]:
         """The node's periods inside the window that should have an actual by now."""
         key = ("expected", first, last, spec.frequency, spec.start, spec.deadline)
@@ -268,6 +321,8 @@ class TreeRollup:
         else:
             actual, missing, reason, inputs = self._combined_value(spec, children, first, last)
         target = self.target_for(spec, first, last)
+        if spec.value_source == "manual" and spec.time_aggregation == "sum" and actual is not None:
+            target = self._flow_target(spec, first, last, target)
         if spec.has_number:
             attainment, gap, status, judged = self._judge(spec, actual, target)
             return Assessment(actual, target, attainment, gap, status, missing, judged or reason, inputs)
@@ -361,6 +416,8 @@ class TreeRollup:
 
     @staticmethod
     def _status(spec: NodeSpec, attainment: float) -> str:
+        # Judged on the number the pages show (§6): 89.99999 is shown as 90.0 and is at risk.
+        attainment = shown_attainment(attainment)
         if attainment >= spec.at_risk_below:
             return ON_TRACK
         if attainment >= spec.off_track_below:
@@ -462,7 +519,7 @@ def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):
         if not (math.isfinite(attainment) and math.isfinite(gap)):
             return None, None, NO_DATA, _reason("overflow")
         # Outside the range is never on track; the thresholds only say how far off it is.
-        status = OFF_TRACK if attainment < spec.off_track_below else AT_RISK
+        status = OFF_TRACK if shown_attainment(attainment) < spec.off_track_below else AT_RISK
         return attainment, gap, status, _reason("out_of_range")
     if target.value is None:
         return None, None, NO_DATA, _reason("no_target")

@@ -51,6 +51,9 @@ REASON_TEXTS = {
         "range or the window holds too many periods. Correct its dates (or its parent's)."
     ),
     "node_error": _("It could not be computed: %(error)s"),
+    "input_in_error": _(
+        "It is not computed while a node it is computed from is in error (see the SMART check): %(inputs)s"
+    ),
 }
 
 

@@ -21,7 +21,7 @@ from django.db.models import FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from goals import targets
+from goals import smart, targets
 from goals.models import (
     Measurement,
     Node,
@@ -105,6 +105,13 @@ def _as_read_by_django(value: float) -> float:
     return float(_SQLITE_DECIMAL.create_decimal_from_float(value).quantize(_FOUR_PLACES))
 
 
+def inputs_in_error(nodes: Sequence[Node]) -> dict[int, tuple[str, ...]]:
+    """Which loaded nodes have a child in SMART error that makes it unfit to feed them, and why
+    (goals.smart.inputs_in_error): the engine withholds those children (TreeRollup's
+    ``withheld``). One pass over the loaded nodes, no query (goals.smart.input_reports)."""
+    return smart.inputs_in_error(nodes, smart.input_reports(nodes))
+
+
 def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, list[Node]]:
     """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
     nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
@@ -121,6 +128,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
         as_of=as_of or timezone.localdate(),
         fiscal_start_month=root.organisation.fiscal_year_start_month,
         overrides=overrides,
+        withheld=inputs_in_error(nodes),
     )
     return engine, nodes
 
@@ -137,6 +145,7 @@ def node_engine(node: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
         .filter(Q(lft__gte=node.lft, rght__lte=node.rght) | Q(lft__lt=node.lft, rght__gt=node.rght))
         .order_by("lft")
     )
+    by_id = {n.pk: n for n in nodes}
     below = Q(node__tree_id=node.tree_id, node__is_archived=False, node__lft__gte=node.lft, node__rght__lte=node.rght)
     points: dict[int, dict[date, float]] = defaultdict(dict)
     for node_id, period, value in Measurement.objects.filter(below).values_list("node_id", "period_start", "value"):
@@ -150,6 +159,12 @@ def node_engine(node: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
         as_of=as_of or timezone.localdate(),
         fiscal_start_month=node.organisation.fiscal_year_start_month,
         overrides=overrides,
+        # The subtree's nodes have all their children loaded; the ancestors (for their window) do not.
+        withheld={
+            pk: why
+            for pk, why in inputs_in_error(nodes).items()
+            if by_id[pk].lft >= node.lft and by_id[pk].rght <= node.rght
+        },
     )
     return engine, nodes
 
@@ -176,7 +191,12 @@ def tree_engine_around(
     path = set(active.filter(on_path).values_list("pk", flat=True))
     nodes = list(active.filter(Q(pk__in=path) | Q(parent_id__in=path)).order_by("lft"))
     others = [n.pk for n in nodes if n.pk not in path]
-    stored = nodes_documents(others)
+    stored = nodes_documents([n.pk for n in nodes])
+    if any("error" in doc for doc in stored.values()):
+        # A node in error (a child in SMART error withheld, a window that cannot be computed):
+        # only actuals changed, so the last full rebuild's errors stand; it decides them again.
+        return None
+    stored = {pk: doc for pk, doc in stored.items() if pk not in path}
     if len(stored) != len(others) or any(document.computed_on(doc) != as_of.isoformat() for doc in stored.values()):
         return None
     manual = [n.pk for n in nodes if n.pk in path and n.value_source == "manual"]

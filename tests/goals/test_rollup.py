@@ -189,7 +189,9 @@ def test_overrides_change_the_target_of_their_period():
 
     assert may.target == Target(40.0)
     assert may.status == ON_TRACK
-    assert rollup.assess(1, *Q1).target == Target(140.0)
+    assert rollup.target_for(rollup.specs[1], *Q1) == Target(140.0)
+    # A flow is judged on its months with data (docs/rollup.md §4): here May alone.
+    assert rollup.assess(1, *Q1).target == Target(40.0)
 
 
 # --- attainment, gap and status ----------------------------------------------------------------
@@ -513,16 +515,18 @@ def test_series_is_one_column_per_figure_and_one_row_per_period():
     assert series["missing"] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
     assert series["reason"][3] == "no_actual"
     assert series["reason"][0] == "thresholds"
-    # The fiscal quarters and the fiscal year, each to date: Q2 is July (missing) and August;
-    # its target to date is July's and August's (September has not started).
+    # The fiscal quarters and the fiscal year, each to date: Q2 is July (missing) and August. A
+    # flow is judged on its months with data (docs/rollup.md §4): Q2 on August's target alone,
+    # with July counted as missing; a quarter without data shows its target to date.
     quarter = series["quarter"]
     assert quarter["period"] == ["2026-04-01", "2026-07-01", "2026-10-01", "2027-01-01"]
     assert quarter["actual"] == [27.5, 12, None, None]
-    assert quarter["target"] == [30.0, 20.0, 30.0, 30.0]
+    assert quarter["target"] == [30.0, 10.0, 30.0, 30.0]
     assert quarter["missing"] == [0, 1, 0, 0]
-    assert quarter["status"][:2] == [AT_RISK, OFF_TRACK]
+    assert quarter["status"][:2] == [AT_RISK, ON_TRACK]
     assert series["year"]["actual"] == [39.5]
-    assert series["year"]["target"] == [50.0]
+    assert series["year"]["target"] == [40.0]
+    assert series["year"]["missing"] == [1]
     # It is stored as JSON as it is.
     assert json.loads(json.dumps(series)) == series
 

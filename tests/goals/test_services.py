@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date
@@ -16,6 +17,10 @@ from django.utils import timezone
 from goals import selectors, services, smart
 from goals.library import SAAS_REVENUE_TREE, TemplateNode
 from goals.models import Measurement, Node
+from goals.rollup import columns, storage
+from goals.rollup import jobs as rollup
+from goals.rollup.document import encode
+from goals.rollup.explain import reason_text
 
 D = Decimal
 FY_START, FY_END = date(2026, 4, 1), date(2027, 3, 31)
@@ -1018,6 +1023,59 @@ def test_a_tree_saved_before_the_restore_check_withholds_the_child_in_error(orga
             "More visitors is in error: Children in followers cannot be combined into sessions; use a formula instead.",
         ),
     }
+
+
+def test_the_rollup_withholds_a_child_in_error_from_its_parent(organisation, manager, second_tree):
+    """The issue's case: followers restored under "More visitors" (sessions, Sum) by a path that
+    bypassed the check. December is not 170,000 + 7,600 "sessions": the KSF is no data with the
+    reason, and the KGI (judged on its own actuals) does not move. Both engines agree."""
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    sessions = get(second_tree, "sessions")
+    december = date(2026, 12, 1)
+    for node, value in ((sessions, 170000), (followers, 7600), (second_tree, 26000000)):
+        Measurement.objects.create(node=node, period_start=december, value=D(value))
+    services.node_archive(node=followers, actor=manager)
+    services.node_update(node=visitors, actor=manager, data={"value_source": "sum"})
+    as_of = date(2026, 12, 20)
+    rollup.tree_rollup(root_id=second_tree.pk, as_of=as_of, full=True)
+    kgi_before = storage.node_document(second_tree)
+    Node.objects.filter(pk=followers.pk).update(is_archived=False, archived_at=None)
+
+    rollup.tree_rollup(root_id=second_tree.pk, as_of=as_of, full=True)
+
+    ksf = storage.node_document(visitors)
+    assert ksf["error"] == {
+        "code": "input_in_error",
+        "inputs": "8,000 followers a month is in error: "
+        "Its parent adds up its children in sessions, so this one must be in sessions too.",
+    }
+    assert ksf["period"] == [] and "170000" not in json.dumps(ksf)
+    assert storage.node_document(second_tree) == kgi_before
+    assert storage.node_document(followers)["actual"][8] == 7600  # the KPI itself keeps its figure
+    engine, nodes = storage.tree_engine(second_tree, as_of=as_of)
+    by_engine = {n.pk: json.loads(encode(engine.series(n.pk))) for n in nodes}
+    by_columns = {
+        pk: json.loads(text) for pk, text in columns.ColumnarRollup(engine, [n.pk for n in nodes]).documents()
+    }
+    assert by_columns == by_engine
+    assert reason_text(ksf["error"]).startswith("It is not computed while a node it is computed from is in error")
+
+
+def test_the_rollup_s_cheap_input_check_finds_what_the_smart_reports_find(organisation, manager, second_tree):
+    """goals.smart.input_reports (asked on every rollup run) and the full reports withhold the
+    same nodes; a KPI without a target (an M-target error) still feeds its parent."""
+    visitors, followers = _visitors_with_followers(organisation, manager, second_tree)
+    services.node_archive(node=followers, actor=manager)
+    services.node_update(node=visitors, actor=manager, data={"value_source": "sum"})
+    Node.objects.filter(pk=followers.pk).update(is_archived=False, archived_at=None)
+    Node.objects.filter(pk=get(second_tree, "sessions").pk).update(target_value=None)
+    nodes = selectors.tree_nodes(second_tree)
+
+    cheap = smart.inputs_in_error(nodes, smart.input_reports(nodes))
+
+    assert cheap == smart.inputs_in_error(nodes, selectors.tree_smart_reports(nodes))
+    assert set(cheap) == {visitors.pk, second_tree.pk}
+    assert not any("sessions a month" in why for whys in cheap.values() for why in whys)
 
 
 def test_a_second_tree_from_a_template_gets_a_name_of_its_own(organisation, manager, saas_tree):

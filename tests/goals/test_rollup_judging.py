@@ -1,0 +1,114 @@
+"""Judging rules of issue 9 (§1.2, §2.4, §1.1): the status agrees with the number shown, missing
+months never make a flow look good, a child in error does not feed its parent. Both engines."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+
+from goals import targets as schedules
+from goals.rollup import columns
+from goals.rollup.engine import NodeSpec, TreeRollup, judge, shown_attainment
+
+
+def _spec(id, parent, code, **kw):
+    kw.setdefault("start", date(2026, 4, 1))
+    kw.setdefault("deadline", date(2027, 3, 31))
+    return NodeSpec(id=id, parent_id=parent, code=code, kind=kw.pop("kind", "kpi"), **kw)
+
+
+def _documents(engine: TreeRollup, ids) -> dict[int, dict]:
+    """Both engines' documents, checked identical."""
+    by_engine = {node_id: json.loads(json.dumps(engine.series(node_id))) for node_id in ids}
+    columnar = columns.ColumnarRollup(engine, ids)
+    assert columnar.applies()
+    by_columns = {node_id: json.loads(document) for node_id, document in columnar.documents()}
+    assert by_columns == by_engine
+    return by_engine
+
+
+# --- §1.2 exactly on a threshold -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(89.99999550000022, 90.0), (89.94, 89.9), (89.95, 90.0), (89.949999, 89.9), (0.05, 0.1), (-89.95, -90.0)],
+)
+def test_the_attainment_is_judged_as_the_page_shows_it(value, shown):
+    assert shown_attainment(value) == shown
+    assert columns.shown_attainments(np.array([[value]]))[0, 0] == shown
+
+
+def test_a_value_exactly_on_the_off_track_threshold_is_at_risk():
+    """60,000 against 66,666.67 is shown as 90.0%: "off track below 90%" says at risk."""
+    spec = _spec(1, None, "visitors", target=66666.67)
+
+    attainment, _, status, _ = judge(spec, 60000.0, schedules.Target(value=66666.67))
+
+    assert f"{attainment:.1f}" == "90.0"
+    assert status == "at_risk"
+
+
+def test_a_range_value_on_the_threshold_is_at_risk():
+    """1–3 s with 3.2 entered: 0.2 over a width of 2 is 90% (docs/rollup.md's 40…60 → 62)."""
+    spec = _spec(1, None, "response", direction="maintain", target_min=1.0, target_max=3.0)
+
+    attainment, _, status, _ = judge(spec, 3.2, schedules.Target(low=1.0, high=3.0))
+
+    assert round(attainment, 1) == 90.0
+    assert status == "at_risk"
+
+
+def test_both_engines_judge_a_threshold_value_and_a_score_the_same():
+    specs = [
+        _spec(1, None, "ksf", kind="ksf", value_source="sum"),
+        _spec(2, 1, "visitors", target=66666.67),
+        _spec(3, 1, "response", direction="maintain", target_min=1.0, target_max=3.0),
+        _spec(4, 1, "calls", target=100.0, at_risk_below=95.0, off_track_below=80.0),
+    ]
+    points = {
+        2: {date(2026, 4, 1): 60000.0},
+        3: {date(2026, 4, 1): 3.2},
+        4: {date(2026, 4, 1): 79.95, date(2026, 5, 1): 79.94},
+    }
+    engine = TreeRollup(specs, points, as_of=date(2026, 5, 20), fiscal_start_month=4)
+
+    documents = _documents(engine, [1, 2, 3, 4])
+
+    assert documents[2]["status"][0] == "at_risk"
+    assert documents[3]["status"][0] == "at_risk"
+    assert documents[4]["status"][:2] == ["at_risk", "off_track"]  # 80.0 and 79.9 as shown
+
+
+# --- §2.4 missing months never make a flow look good -----------------------------------------
+
+
+def test_a_decrease_flow_with_missing_months_is_judged_on_the_months_that_have_data():
+    """240 repeat contacts in two months of eight, at most 100 a month: not "333%, on track"
+    against 800, but 83.3% against the two months' 200, off track, six months missing."""
+    specs = [
+        _spec(1, None, "ksf", kind="ksf", value_source="sum"),
+        _spec(2, 1, "repeat", direction="decrease", target=100.0),
+        _spec(3, 1, "calls", target=100.0),
+    ]
+    points = {
+        2: {date(2026, 4, 1): 120.0, date(2026, 7, 1): 120.0},
+        3: {date(2026, 4, 1): 100.0, date(2026, 5, 1): 100.0},
+    }
+    engine = TreeRollup(specs, points, as_of=date(2026, 11, 20), fiscal_start_month=4)
+
+    documents = _documents(engine, [1, 2, 3])
+
+    year = documents[2]["year"]
+    assert (year["actual"][0], year["target"][0], year["missing"][0]) == (240.0, 200.0, 6)
+    assert round(year["attainment"][0], 1) == 83.3
+    assert year["status"][0] == "off_track"
+    assert documents[2]["quarter"]["target"][:2] == [100.0, 100.0]  # Q1 and Q2: one month each
+    # An increase flow likewise: two months at target are on target, with six missing.
+    assert (documents[3]["year"]["target"][0], documents[3]["year"]["status"][0]) == (200.0, "on_track")
+    assert documents[3]["year"]["missing"][0] == 6
+    # A window without data keeps its target to date: what is still expected.
+    assert documents[2]["quarter"]["target"][2] == 200.0
