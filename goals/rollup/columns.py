@@ -29,7 +29,7 @@ import numpy as np
 import orjson
 
 from goals import formula as formulas
-from goals.periods import period_end, period_start
+from goals.periods import period_anchor, period_end, period_is_open, period_start, window_is_shorter
 from goals.rollup.document import (
     COLUMNS,
     REASON_CODES,
@@ -51,11 +51,14 @@ GRIDS = tuple(WINDOWS)
 class Grid:
     """Windows over the tree's periods: each a run ``lo:hi`` of period indices."""
 
-    def __init__(self, labels: Sequence[date], bounds: Sequence[tuple[int, int]]) -> None:
+    def __init__(self, labels: Sequence[date], bounds: Sequence[tuple[int, int]], *, not_due: bool = False) -> None:
         self.labels = [d.isoformat() for d in labels]
         self.bounds = list(bounds)
         self.width = len(self.bounds)
         self.unit = all(hi - lo == 1 for lo, hi in self.bounds)
+        # Windows shorter than the tree's period (a yearly tree's quarters): every node is
+        # "not due" there (goals.periods.window_is_shorter).
+        self.not_due = not_due
 
 
 class Columns:
@@ -141,13 +144,16 @@ class ColumnarRollup:
         spec = self.specs[0]
         periods = self.engine.periods(spec)
         grids = {"period": Grid(periods, [(i, i + 1) for i in range(len(periods))])}
+        # A period belongs to the window that holds its anchor (a week's Thursday).
+        anchors = [period_anchor(day, spec.frequency) for day in periods]
         for name in GRIDS:
             frequency = WINDOWS[name]
             starts = self.engine._window_starts(spec, frequency)
             bounds = [
-                (bisect_left(periods, first), bisect_right(periods, period_end(first, frequency))) for first in starts
+                (bisect_left(anchors, first), bisect_right(anchors, period_end(first, frequency))) for first in starts
             ]
-            grids[name] = Grid(starts, bounds)
+            shorter = any(window_is_shorter(first, period_end(first, frequency), spec.frequency) for first in starts)
+            grids[name] = Grid(starts, bounds, not_due=shorter)
         return grids
 
     # --- inputs as matrices -------------------------------------------------------------------
@@ -166,8 +172,11 @@ class ColumnarRollup:
         self.present = ~np.isnan(values)
         frequency = self.shape[0]
         current = period_start(self.engine.as_of, frequency, self.engine.fiscal_start_month)
-        self.expected = np.array([day <= current for day in periods], dtype=bool)
-        self.started = np.array([day <= self.engine.as_of for day in periods], dtype=bool)
+        as_of = self.engine.as_of
+        # An open period is not missing until it has ended.
+        self.expected = np.array([day <= current and period_end(day, frequency) < as_of for day in periods], dtype=bool)
+        self.started = np.array([day <= as_of for day in periods], dtype=bool)
+        self.open = np.array([period_is_open(day, frequency, as_of) for day in periods], dtype=bool)
         self.plan_value, self.plan_low, self.plan_high = self._plans(periods)
 
     def _plans(self, periods: Sequence[date]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -241,7 +250,7 @@ class ColumnarRollup:
         missing = np.where(none & numberless_ksf[:, None], 0, missing)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
-    def _targets(self, grid: Grid, out: Columns) -> None:
+    def _targets(self, grid: Grid, out: Columns, period_actual: np.ndarray | None) -> None:
         """The target to date of each window: its periods started by ``as_of`` (all if none)."""
         aggregation = np.array([s.time_aggregation for s in self.specs])
         is_sum, is_average = aggregation == "sum", aggregation == "average"
@@ -249,19 +258,28 @@ class ColumnarRollup:
             out.target[:] = np.where((is_sum | is_average)[:, None], self.plan_value + 0.0, self.plan_value)
             out.low[:], out.high[:] = self.plan_low, self.plan_high
             return
+        # Periods counted to date: started, and not still open without a value (the node's value
+        # for the period is its column in the period grid, computed first).
+        counted = self.started[None, :] & ~(self.open[None, :] & np.isnan(period_actual))
+        rows = np.arange(len(self.ids))
         for j, (lo, hi) in enumerate(grid.bounds):
-            columns = [k for k in range(lo, hi) if self.started[k]] or list(range(lo, hi))
-            if not columns:
+            if hi <= lo:
                 continue
+            mask = counted[:, lo:hi].copy()
+            mask[~mask.any(axis=1)] = True  # none counted: the window's plan
+            # A period without a target (None) is skipped, as goals.targets.to_date does.
+            known = mask & ~np.isnan(self.plan_value[:, lo:hi])
             total = np.zeros(len(self.ids))
-            for k in columns:
-                total = total + self.plan_value[:, k]
-            last = columns[-1]
-            out.target[:, j] = np.where(
-                is_sum, total, np.where(is_average, total / len(columns), self.plan_value[:, last])
-            )
-            out.low[:, j] = self.plan_low[:, last]
-            out.high[:, j] = self.plan_high[:, last]
+            for k in range(lo, hi):
+                total = total + np.where(known[:, k - lo], self.plan_value[:, k], 0.0)
+            seen = known.sum(axis=1)
+            last_known = lo + (hi - lo - 1) - np.argmax(known[:, ::-1], axis=1)
+            last_counted = lo + (hi - lo - 1) - np.argmax(mask[:, ::-1], axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.where(is_sum, total, np.where(is_average, total / seen, self.plan_value[rows, last_known]))
+            out.target[:, j] = np.where(seen > 0, value, np.nan)
+            out.low[:, j] = self.plan_low[rows, last_counted]
+            out.high[:, j] = self.plan_high[rows, last_counted]
 
     def _combine(self, parents: Sequence[int], out: Columns) -> None:
         """Computed nodes: their children's values for the same window (sum … max)."""
@@ -436,17 +454,26 @@ class ColumnarRollup:
             ),
         )
 
-    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
+    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None, period_actual: np.ndarray | None) -> None:
         """Every node (or those in ``only``), deepest level first."""
+        if grid.not_due:
+            rows = np.arange(len(self.ids)) if only is None else np.array(sorted(only), dtype=np.int64)
+            for column in (out.actual, out.target, out.low, out.high, out.attainment, out.gap):
+                column[rows] = np.nan
+            out.status[rows], out.missing[rows] = -1, 0
+            out.reason[rows] = REASON_INDEX["not_due"]
+            return
         # Overflow to infinity is detected and reported per node (reason "overflow"), not warned.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._evaluate_levels(grid, out, only)
+            self._evaluate_levels(grid, out, only, period_actual)
 
-    def _evaluate_levels(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
+    def _evaluate_levels(
+        self, grid: Grid, out: Columns, only: set[int] | None, period_actual: np.ndarray | None
+    ) -> None:
         count = len(self.ids)
         chosen = np.ones(count, dtype=bool) if only is None else np.isin(np.arange(count), list(only))
         manual = np.array([s.value_source == "manual" for s in self.specs])
-        self._targets(grid, out)
+        self._targets(grid, out, period_actual)
         rows = np.flatnonzero(manual & chosen)
         if len(rows):
             self._own_values(grid, out, rows)
@@ -481,7 +508,8 @@ class ColumnarRollup:
             out = Columns(len(self.ids), grid.width)
             if stored:
                 self._load(out, name, stored)
-            self._evaluate(grid, out, chosen)
+            period = results.get("period")  # the period grid comes first (GRIDS after it)
+            self._evaluate(grid, out, chosen, None if period is None else period.actual)
             results[name] = out
         rows = range(len(self.ids)) if chosen is None else sorted(chosen)
         return self._encode(grids, results, rows)

@@ -52,6 +52,7 @@ REASON_CODES = (
     "overflow",
     "window_unsupported",
     "node_error",
+    "not_due",
 )
 REASON_INDEX = {code: index for index, code in enumerate(REASON_CODES)}
 
@@ -73,6 +74,9 @@ class NodeFigures:
 
 
 EMPTY = NodeFigures()
+# A node in a window shorter than its period (a quarterly KPI in November): what the engine
+# answers (goals.periods.window_is_shorter), so a page reading documents says the same.
+NOT_DUE = NodeFigures(reason="not_due")
 
 
 # --- encoding ------------------------------------------------------------------------------
