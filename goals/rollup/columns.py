@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -327,7 +328,28 @@ class ColumnarRollup:
         rows = np.array(with_children)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
-    def _formula(self, parent: int, out: Columns) -> None:
+    def _flow_formula(self, parent: int, out: Columns, grid: Grid, period: Columns) -> None:
+        """A flow formula over windows of several periods: the sum of its per-period values
+        (TreeRollup._flow_formula); a window without any value keeps its last period's reason."""
+        for j, (lo, hi) in enumerate(grid.bounds):
+            if hi <= lo:
+                continue
+            total, seen = 0.0, False
+            for k in range(lo, hi):
+                value = period.actual[parent, k]
+                if not np.isnan(value):
+                    total, seen = total + float(value), True
+            if not seen:
+                out.actual[parent, j] = np.nan
+                out.reason[parent, j] = period.reason[parent, hi - 1]
+            elif not math.isfinite(total):
+                out.actual[parent, j] = np.nan
+                out.reason[parent, j] = REASON_INDEX["overflow"]
+            else:
+                out.actual[parent, j] = total
+                out.reason[parent, j] = REASON_INDEX["formula"]
+
+    def _formula(self, parent: int, out: Columns, grid: Grid | None = None, period: Columns | None = None) -> None:
         spec = self.specs[parent]
         children = self.children[parent]
         out.missing[parent] = out.missing[children].sum(axis=0) if children else 0
@@ -355,6 +377,8 @@ class ColumnarRollup:
                 np.where(overflow, REASON_INDEX["overflow"], REASON_INDEX["formula"]),
             ),
         )
+        if spec.time_aggregation == "sum" and grid is not None and period is not None and not grid.unit:
+            self._flow_formula(parent, out, grid, period)
 
     def _judge(self, rows: np.ndarray, out: Columns) -> None:
         """goals.rollup.engine.judge for nodes with a number of their own."""
@@ -454,7 +478,7 @@ class ColumnarRollup:
             ),
         )
 
-    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None, period_actual: np.ndarray | None) -> None:
+    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None, period: Columns | None) -> None:
         """Every node (or those in ``only``), deepest level first."""
         if grid.not_due:
             rows = np.arange(len(self.ids)) if only is None else np.array(sorted(only), dtype=np.int64)
@@ -465,15 +489,13 @@ class ColumnarRollup:
             return
         # Overflow to infinity is detected and reported per node (reason "overflow"), not warned.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._evaluate_levels(grid, out, only, period_actual)
+            self._evaluate_levels(grid, out, only, period)
 
-    def _evaluate_levels(
-        self, grid: Grid, out: Columns, only: set[int] | None, period_actual: np.ndarray | None
-    ) -> None:
+    def _evaluate_levels(self, grid: Grid, out: Columns, only: set[int] | None, period: Columns | None) -> None:
         count = len(self.ids)
         chosen = np.ones(count, dtype=bool) if only is None else np.isin(np.arange(count), list(only))
         manual = np.array([s.value_source == "manual" for s in self.specs])
-        self._targets(grid, out, period_actual)
+        self._targets(grid, out, None if period is None else period.actual)
         rows = np.flatnonzero(manual & chosen)
         if len(rows):
             self._own_values(grid, out, rows)
@@ -486,7 +508,7 @@ class ColumnarRollup:
             formula_rows = [i for i in computed if self.specs[i].value_source == "formula"]
             self._combine([i for i in computed if self.specs[i].value_source != "formula"], out)
             for i in formula_rows:
-                self._formula(i, out)
+                self._formula(i, out, grid, period)
             judged = np.flatnonzero(here & numbered)
             if len(judged):
                 self._judge(judged, out)
@@ -509,7 +531,7 @@ class ColumnarRollup:
             if stored:
                 self._load(out, name, stored)
             period = results.get("period")  # the period grid comes first (GRIDS after it)
-            self._evaluate(grid, out, chosen, None if period is None else period.actual)
+            self._evaluate(grid, out, chosen, period)
             results[name] = out
         rows = range(len(self.ids)) if chosen is None else sorted(chosen)
         return self._encode(grids, results, rows)

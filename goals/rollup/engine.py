@@ -344,6 +344,10 @@ class TreeRollup:
         missing = sum(a.missing for _, a in assessed)
         inputs = [(child.id, a.actual, a.status) for child, a in assessed]
         if spec.value_source == "formula":
+            flow = self._flow_formula(spec, first, last)
+            if flow is not None:
+                value, reason = flow
+                return value, missing, reason, inputs
             parsed = self._formula(spec)
             if isinstance(parsed, formulas.FormulaError):
                 return None, missing, _reason("formula_error", error=str(parsed)), inputs
@@ -383,6 +387,28 @@ class TreeRollup:
             return None, missing, _reason("overflow"), inputs
         absent = len(children) - len(present)
         return value, missing, _reason("combined", method=spec.value_source, used=len(present), absent=absent), inputs
+
+    def _flow_formula(self, spec: NodeSpec, first: date, last: date) -> tuple[float | None, Reason] | None:
+        """A flow formula (``time_aggregation = sum``: revenue = sessions × cvr × aov) over a
+        window wider than one of its periods is the sum of its per-period values, so running
+        totals, quarters, the fiscal year and the report agree to the yen (docs/rollup.md §3).
+        None for a rate or stock formula, or a window that is one period (or holds none): those
+        apply the formula to the window's aggregated inputs."""
+        if spec.time_aggregation != "sum":
+            return None
+        periods = [start for start in self.periods(spec) if first <= period_anchor(start, spec.frequency) <= last]
+        if not periods or (
+            len(periods) == 1 and (first, last) == (periods[0], self._period_end(periods[0], spec.frequency))
+        ):
+            return None
+        assessed = [self.assess(spec.id, start, self._period_end(start, spec.frequency)) for start in periods]
+        values = [a.actual for a in assessed if a.actual is not None]
+        if not values:
+            return None, assessed[-1].reason
+        value = sum(values)
+        if not math.isfinite(value):
+            return None, _reason("overflow")
+        return value, _reason("formula", formula=spec.formula)
 
     def _formula(self, spec: NodeSpec):
         if spec.id not in self._formulas:

@@ -124,7 +124,14 @@ def test_own_actuals_are_aggregated_over_time(time_aggregation, expected_quarter
 def test_a_formula_over_a_quarter_is_a_ratio_of_sums():
     """4 contracts out of 104 appointments is 3.8%, not the mean of the monthly rates (3.76%)."""
     specs = [
-        node(1, code="close_rate", value_source="formula", formula="contracts / appointments * 100", target=20),
+        node(
+            1,
+            code="close_rate",
+            value_source="formula",
+            formula="contracts / appointments * 100",
+            target=20,
+            time_aggregation="average",  # a rate: the formula over the window's inputs
+        ),
         node(2, 1, code="contracts", target=2),
         node(3, 1, code="appointments", target=50),
     ]

@@ -117,9 +117,8 @@ def test_both_engines_put_a_week_in_the_quarter_of_its_thursday():
 def _node(id: int, parent: int | None, **fields) -> NodeSpec:
     fields.setdefault("kind", "kpi")
     fields.setdefault("frequency", "monthly")
-    return NodeSpec(
-        id=id, parent_id=parent, code=f"n{id}", start=date(2026, 4, 1), deadline=date(2027, 3, 31), **fields
-    )
+    fields.setdefault("code", f"n{id}")
+    return NodeSpec(id=id, parent_id=parent, start=date(2026, 4, 1), deadline=date(2027, 3, 31), **fields)
 
 
 def test_a_coarser_child_is_not_due_in_a_finer_window_and_its_parent_says_so():
@@ -227,3 +226,55 @@ def test_the_dashboards_read_a_coarser_node_as_not_due_in_a_month():
     assert (november.actual, november.status, november.reason) == (None, NO_DATA, "not_due")
     quarter = stored_figures(series, Window(QUARTER, OCT, date(2026, 12, 31)), "quarterly")
     assert (quarter.actual, quarter.status) == (3.5, ON_TRACK)
+
+
+def _revenue_tree(time_aggregation: str) -> list[NodeSpec]:
+    return [
+        _node(
+            1,
+            None,
+            kind="kgi",
+            value_source="formula",
+            formula="visitors * conversion",
+            target=1000,
+            time_aggregation=time_aggregation,
+        ),
+        _node(2, 1, code="visitors", target=10000),
+        _node(3, 1, code="conversion", target=0.05, time_aggregation="average"),
+    ]
+
+
+VISITS = {
+    2: {date(2026, 4, 1): 10000, date(2026, 5, 1): 12000, date(2026, 6, 1): 9000, date(2026, 7, 1): 15000},
+    3: {date(2026, 4, 1): 0.04, date(2026, 5, 1): 0.05, date(2026, 6, 1): 0.07, date(2026, 7, 1): 0.03},
+}
+
+
+def test_a_flow_formula_over_a_window_is_the_sum_of_its_periods_in_both_engines():
+    # KGI = visitors × conversion (issue 9 §1.3): the fiscal year to date is the running total of
+    # the months, not the year's visitors × its mean conversion (46,000 × 0.0475 = 2,185).
+    engine = TreeRollup(_revenue_tree("sum"), VISITS, as_of=date(2026, 8, 10), fiscal_start_month=4)
+    by_engine, by_columns = _documents(engine, [1, 2, 3])
+
+    assert by_engine == by_columns
+    months = by_engine[1]["actual"][:4]
+    assert months == pytest.approx([400, 600, 630, 450])
+    running = sum(months)
+    assert by_engine[1]["year"]["actual"] == [running]
+    assert by_engine[1]["quarter"]["actual"][:2] == [sum(months[:3]), months[3]]
+    assert engine.assess(1, date(2026, 4, 1), date(2026, 8, 31)).actual == running  # a custom range
+
+
+def test_a_rate_formula_over_a_window_is_the_formula_of_its_aggregated_inputs():
+    # close rate = won / appts with time_aggregation = average: a ratio of sums.
+    specs = [
+        _node(1, None, value_source="formula", formula="won / appts * 100", target=10, time_aggregation="average"),
+        _node(2, 1, code="won", target=3),
+        _node(3, 1, code="appts", target=30),
+    ]
+    points = {2: {date(2026, 4, 1): 1, date(2026, 5, 1): 3}, 3: {date(2026, 4, 1): 30, date(2026, 5, 1): 10}}
+    engine = TreeRollup(specs, points, as_of=date(2026, 6, 10), fiscal_start_month=4)
+    by_engine, by_columns = _documents(engine, [1, 2, 3])
+
+    assert by_engine == by_columns
+    assert by_engine[1]["quarter"]["actual"][0] == pytest.approx(4 / 40 * 100)
