@@ -18,8 +18,9 @@ from django.db.models import F, Func, TextField
 
 from dashboards.windows import CUSTOM, FYTD, MONTH, QUARTER, Window
 from goals.models import Node
+from goals.periods import window_is_shorter
 from goals.rollup import document, storage
-from goals.rollup.document import EMPTY, NodeFigures
+from goals.rollup.document import EMPTY, NOT_DUE, NodeFigures
 
 # The stored document's key for each window it keeps; a month is one of the node's own periods.
 _STORED = {QUARTER: "quarter", FYTD: "year"}
@@ -47,6 +48,8 @@ def stored_figures(series: Mapping | None, window: Window, frequency: str) -> No
         return None
     if window.kind == MONTH and frequency in ("daily", "weekly"):
         return None  # the node's own periods are days or weeks: no stored entry is the month
+    if window_is_shorter(window.first, window.last, frequency):
+        return NOT_DUE  # a quarterly KPI in November: not its period's figures (docs/rollup.md §3)
     if not series:
         return EMPTY
     if window.kind == MONTH:

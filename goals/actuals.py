@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from goals.periods import (
     add_months,
     is_supported_date,
     month_label,
+    period_anchor,
     period_end,
     period_start,
     window_errors,
@@ -105,7 +106,7 @@ def period_lock_months(*, period: date, frequency: str, fiscal_start_month: int)
     """
     start = period_start(period, frequency, fiscal_start_month)
     if frequency == "weekly":
-        return [(start + timedelta(days=3)).replace(day=1)]  # weeks start on Monday
+        return [period_anchor(start, frequency).replace(day=1)]
     if frequency == "daily":
         return [start.replace(day=1)]
     end = period_end(start, frequency)

@@ -86,6 +86,33 @@ def next_period_start(start: date, frequency: str) -> date:
     return add_months(start, {"monthly": 1, "quarterly": 3, "yearly": 12}[frequency])
 
 
+def period_anchor(start: date, frequency: str) -> date:
+    """The day that decides which window (month, quarter, year, any range) the period starting on
+    ``start`` belongs to: a week belongs to the month, quarter and year that hold its Thursday
+    (ISO 8601's rule for years), every other period to the one that holds its first day. One rule
+    for the engines, the progress API, the dashboards and month locks, so a week that straddles
+    two months is counted once: 26 October … 1 November 2026 is October's, 30 November …
+    6 December is December's."""
+    if frequency == "weekly":
+        return start + timedelta(days=3)  # weeks start on Monday
+    return start
+
+
+def window_is_shorter(first: date, last: date, frequency: str) -> bool:
+    """Whether the window ``first``..``last`` is shorter than a period of ``frequency``: a
+    quarterly KPI in a month, a yearly one in a quarter, a monthly one in a week. The node is then
+    "not due in this window": no value, no status, and its parent leaves it out."""
+    return last < period_end(first, frequency)
+
+
+def period_is_open(start: date, frequency: str, as_of: date) -> bool:
+    """Whether the period starting on ``start`` is still in progress on ``as_of`` (today inside
+    it). An open period without a value yet is left out of "to date" (its target and actual) and
+    is not missing until it has ended: on 1 December the October–December quarter is judged on
+    October and November."""
+    return start <= as_of <= period_end(start, frequency)
+
+
 def period_end(start: date, frequency: str) -> date:
     """The last day (inclusive) of the period that starts on ``start``."""
     return date.fromordinal(next_period_start(start, frequency).toordinal() - 1)

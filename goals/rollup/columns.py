@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -29,7 +30,7 @@ import numpy as np
 import orjson
 
 from goals import formula as formulas
-from goals.periods import period_end, period_start
+from goals.periods import period_anchor, period_end, period_is_open, period_start, window_is_shorter
 from goals.rollup.document import (
     COLUMNS,
     REASON_CODES,
@@ -51,11 +52,14 @@ GRIDS = tuple(WINDOWS)
 class Grid:
     """Windows over the tree's periods: each a run ``lo:hi`` of period indices."""
 
-    def __init__(self, labels: Sequence[date], bounds: Sequence[tuple[int, int]]) -> None:
+    def __init__(self, labels: Sequence[date], bounds: Sequence[tuple[int, int]], *, not_due: bool = False) -> None:
         self.labels = [d.isoformat() for d in labels]
         self.bounds = list(bounds)
         self.width = len(self.bounds)
         self.unit = all(hi - lo == 1 for lo, hi in self.bounds)
+        # Windows shorter than the tree's period (a yearly tree's quarters): every node is
+        # "not due" there (goals.periods.window_is_shorter).
+        self.not_due = not_due
 
 
 class Columns:
@@ -144,13 +148,16 @@ class ColumnarRollup:
         spec = self.specs[0]
         periods = self.engine.periods(spec)
         grids = {"period": Grid(periods, [(i, i + 1) for i in range(len(periods))])}
+        # A period belongs to the window that holds its anchor (a week's Thursday).
+        anchors = [period_anchor(day, spec.frequency) for day in periods]
         for name in GRIDS:
             frequency = WINDOWS[name]
             starts = self.engine._window_starts(spec, frequency)
             bounds = [
-                (bisect_left(periods, first), bisect_right(periods, period_end(first, frequency))) for first in starts
+                (bisect_left(anchors, first), bisect_right(anchors, period_end(first, frequency))) for first in starts
             ]
-            grids[name] = Grid(starts, bounds)
+            shorter = any(window_is_shorter(first, period_end(first, frequency), spec.frequency) for first in starts)
+            grids[name] = Grid(starts, bounds, not_due=shorter)
         return grids
 
     # --- inputs as matrices -------------------------------------------------------------------
@@ -169,8 +176,11 @@ class ColumnarRollup:
         self.present = ~np.isnan(values)
         frequency = self.shape[0]
         current = period_start(self.engine.as_of, frequency, self.engine.fiscal_start_month)
-        self.expected = np.array([day <= current for day in periods], dtype=bool)
-        self.started = np.array([day <= self.engine.as_of for day in periods], dtype=bool)
+        as_of = self.engine.as_of
+        # An open period is not missing until it has ended.
+        self.expected = np.array([day <= current and period_end(day, frequency) < as_of for day in periods], dtype=bool)
+        self.started = np.array([day <= as_of for day in periods], dtype=bool)
+        self.open = np.array([period_is_open(day, frequency, as_of) for day in periods], dtype=bool)
         self.plan_value, self.plan_low, self.plan_high = self._plans(periods)
 
     def _plans(self, periods: Sequence[date]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +254,7 @@ class ColumnarRollup:
         missing = np.where(none & numberless_ksf[:, None], 0, missing)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
-    def _targets(self, grid: Grid, out: Columns) -> None:
+    def _targets(self, grid: Grid, out: Columns, period_actual: np.ndarray | None) -> None:
         """The target to date of each window: its periods started by ``as_of`` (all if none)."""
         aggregation = np.array([s.time_aggregation for s in self.specs])
         is_sum, is_average = aggregation == "sum", aggregation == "average"
@@ -254,19 +264,29 @@ class ColumnarRollup:
             return
         # A flow entered by hand is judged on the periods that have an actual (TreeRollup._flow_target).
         manual_flow = np.array([s.value_source == "manual" for s in self.specs]) & is_sum
+        # Periods counted to date: started, and not still open without a value (the node's value
+        # for the period is its column in the period grid, computed first).
+        counted = self.started[None, :] & ~(self.open[None, :] & np.isnan(period_actual))
+        rows = np.arange(len(self.ids))
         for j, (lo, hi) in enumerate(grid.bounds):
-            columns = [k for k in range(lo, hi) if self.started[k]] or list(range(lo, hi))
-            if not columns:
+            if hi <= lo:
                 continue
+            mask = counted[:, lo:hi].copy()
+            mask[~mask.any(axis=1)] = True  # none counted: the window's plan
+            # A period without a target (None) is skipped, as goals.targets.to_date does.
+            known = mask & ~np.isnan(self.plan_value[:, lo:hi])
             total = np.zeros(len(self.ids))
-            for k in columns:
-                total = total + self.plan_value[:, k]
-            last = columns[-1]
-            out.target[:, j] = np.where(
-                is_sum, total, np.where(is_average, total / len(columns), self.plan_value[:, last])
-            )
-            out.low[:, j] = self.plan_low[:, last]
-            out.high[:, j] = self.plan_high[:, last]
+            for k in range(lo, hi):
+                total = total + np.where(known[:, k - lo], self.plan_value[:, k], 0.0)
+            seen = known.sum(axis=1)
+            last_known = lo + (hi - lo - 1) - np.argmax(known[:, ::-1], axis=1)
+            last_counted = lo + (hi - lo - 1) - np.argmax(mask[:, ::-1], axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.where(is_sum, total, np.where(is_average, total / seen, self.plan_value[rows, last_known]))
+            out.target[:, j] = np.where(seen > 0, value, np.nan)
+            out.low[:, j] = self.plan_low[rows, last_counted]
+            out.high[:, j] = self.plan_high[rows, last_counted]
+            # A flow entered by hand is judged on the periods that have an actual (TreeRollup._flow_target).
             with_data = self.present[:, lo:hi]
             flow = manual_flow & with_data.any(axis=1) & ~np.isnan(out.target[:, j])
             flow &= ~(with_data & np.isnan(self.plan_value[:, lo:hi])).any(axis=1)
@@ -322,7 +342,28 @@ class ColumnarRollup:
         rows = np.array(with_children)
         out.actual[rows], out.missing[rows], out.reason[rows] = actual, missing, reason
 
-    def _formula(self, parent: int, out: Columns) -> None:
+    def _flow_formula(self, parent: int, out: Columns, grid: Grid, period: Columns) -> None:
+        """A flow formula over windows of several periods: the sum of its per-period values
+        (TreeRollup._flow_formula); a window without any value keeps its last period's reason."""
+        for j, (lo, hi) in enumerate(grid.bounds):
+            if hi <= lo:
+                continue
+            total, seen = 0.0, False
+            for k in range(lo, hi):
+                value = period.actual[parent, k]
+                if not np.isnan(value):
+                    total, seen = total + float(value), True
+            if not seen:
+                out.actual[parent, j] = np.nan
+                out.reason[parent, j] = period.reason[parent, hi - 1]
+            elif not math.isfinite(total):
+                out.actual[parent, j] = np.nan
+                out.reason[parent, j] = REASON_INDEX["overflow"]
+            else:
+                out.actual[parent, j] = total
+                out.reason[parent, j] = REASON_INDEX["formula"]
+
+    def _formula(self, parent: int, out: Columns, grid: Grid | None = None, period: Columns | None = None) -> None:
         spec = self.specs[parent]
         children = self.children[parent]
         out.missing[parent] = out.missing[children].sum(axis=0) if children else 0
@@ -350,6 +391,8 @@ class ColumnarRollup:
                 np.where(overflow, REASON_INDEX["overflow"], REASON_INDEX["formula"]),
             ),
         )
+        if spec.time_aggregation == "sum" and grid is not None and period is not None and not grid.unit:
+            self._flow_formula(parent, out, grid, period)
 
     def _judge(self, rows: np.ndarray, out: Columns) -> None:
         """goals.rollup.engine.judge for nodes with a number of their own."""
@@ -451,17 +494,24 @@ class ColumnarRollup:
             ),
         )
 
-    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
+    def _evaluate(self, grid: Grid, out: Columns, only: set[int] | None, period: Columns | None) -> None:
         """Every node (or those in ``only``), deepest level first."""
+        if grid.not_due:
+            rows = np.arange(len(self.ids)) if only is None else np.array(sorted(only), dtype=np.int64)
+            for column in (out.actual, out.target, out.low, out.high, out.attainment, out.gap):
+                column[rows] = np.nan
+            out.status[rows], out.missing[rows] = -1, 0
+            out.reason[rows] = REASON_INDEX["not_due"]
+            return
         # Overflow to infinity is detected and reported per node (reason "overflow"), not warned.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._evaluate_levels(grid, out, only)
+            self._evaluate_levels(grid, out, only, period)
 
-    def _evaluate_levels(self, grid: Grid, out: Columns, only: set[int] | None) -> None:
+    def _evaluate_levels(self, grid: Grid, out: Columns, only: set[int] | None, period: Columns | None) -> None:
         count = len(self.ids)
         chosen = np.ones(count, dtype=bool) if only is None else np.isin(np.arange(count), list(only))
         manual = np.array([s.value_source == "manual" for s in self.specs])
-        self._targets(grid, out)
+        self._targets(grid, out, None if period is None else period.actual)
         rows = np.flatnonzero(manual & chosen)
         if len(rows):
             self._own_values(grid, out, rows)
@@ -474,7 +524,7 @@ class ColumnarRollup:
             formula_rows = [i for i in computed if self.specs[i].value_source == "formula"]
             self._combine([i for i in computed if self.specs[i].value_source != "formula"], out)
             for i in formula_rows:
-                self._formula(i, out)
+                self._formula(i, out, grid, period)
             judged = np.flatnonzero(here & numbered)
             if len(judged):
                 self._judge(judged, out)
@@ -506,7 +556,8 @@ class ColumnarRollup:
             out = Columns(len(self.ids), grid.width)
             if stored:
                 self._load(out, name, stored)
-            self._evaluate(grid, out, chosen)
+            period = results.get("period")  # the period grid comes first (GRIDS after it)
+            self._evaluate(grid, out, chosen, period)
             results[name] = out
         rows = range(len(self.ids)) if chosen is None else sorted(chosen)
         encoded = self._encode(grids, results, rows)

@@ -53,6 +53,7 @@ REASON_CODES = (
     "window_unsupported",
     "node_error",
     "input_in_error",
+    "not_due",
 )
 REASON_INDEX = {code: index for index, code in enumerate(REASON_CODES)}
 
@@ -74,6 +75,9 @@ class NodeFigures:
 
 
 EMPTY = NodeFigures()
+# A node in a window shorter than its period (a quarterly KPI in November): what the engine
+# answers (goals.periods.window_is_shorter), so a page reading documents says the same.
+NOT_DUE = NodeFigures(reason="not_due")
 
 
 # --- encoding ------------------------------------------------------------------------------

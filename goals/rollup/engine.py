@@ -33,7 +33,16 @@ from math import inf
 
 from goals import formula as formulas
 from goals import targets as schedules
-from goals.periods import inherited_window, period_end, period_start, period_starts, window_fits
+from goals.periods import (
+    inherited_window,
+    period_anchor,
+    period_end,
+    period_is_open,
+    period_start,
+    period_starts,
+    window_fits,
+    window_is_shorter,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +167,7 @@ class TreeRollup:
         # Caches of pure results (the engine is built per computation, its inputs never change):
         # they keep a whole-tree series linear in the number of periods, not quadratic.
         self._sorted_points: dict[int, tuple[list[date], list[float]]] = {}
-        self._sorted_plans: dict[int, tuple[list[date], list[schedules.Target]]] = {}
+        self._sorted_plans: dict[int, tuple[list[date], list[schedules.Target], list[date]]] = {}
         self._period_lists: dict[tuple, list[date]] = {}
         self._period_ends: dict[tuple[date, str], date] = {}
 
@@ -253,11 +262,21 @@ class TreeRollup:
         plan = self._sorted_plans.get(spec.id)
         if plan is None:
             items = sorted(self.schedule(spec).items(), key=lambda item: item[0])
-            plan = self._sorted_plans[spec.id] = ([start for start, _ in items], [t for _, t in items])
-        starts, targets = plan
-        low, high = bisect_left(starts, first), bisect_right(starts, last)
+            # A period belongs to the window that holds its anchor (a week's Thursday): sorted
+            # by start, the periods are sorted by anchor too.
+            plan = self._sorted_plans[spec.id] = (
+                [start for start, _ in items],
+                [t for _, t in items],
+                [period_anchor(start, spec.frequency) for start, _ in items],
+            )
+        starts, targets, anchors = plan
+        low, high = bisect_left(anchors, first), bisect_right(anchors, last)
         inside = list(zip(starts[low:high], targets[low:high], strict=True))
-        started = [target for start, target in inside if start <= self.as_of]
+        started = [
+            target
+            for start, target in inside
+            if start <= self.as_of and not self._open_without_value(spec, start, first, last)
+        ]
         return schedules.to_date(started or [target for _, target in inside], spec.time_aggregation)
 
     def _flow_target(self, spec: NodeSpec, first: date, last: date, target: schedules.Target) -> schedules.Target:
@@ -269,12 +288,22 @@ class TreeRollup:
         """
         if target.value is None or target.is_range:
             return target
-        dates, _ = self._sorted_points[spec.id]
-        plan = self.schedule(spec)
-        chosen = [plan.get(day) for day in dates[bisect_left(dates, first) : bisect_right(dates, last)]]
+        anchors, _ = self._sorted_points[spec.id]  # the periods with an actual, by anchor
+        plan = {period_anchor(start, spec.frequency): t for start, t in self.schedule(spec).items()}
+        chosen = [plan.get(day) for day in anchors[bisect_left(anchors, first) : bisect_right(anchors, last)]]
         if not chosen or any(t is None or t.value is None for t in chosen):
             return target
         return schedules.to_date(chosen, spec.time_aggregation)
+
+    def _open_without_value(self, spec: NodeSpec, start: date, first: date, last: date) -> bool:
+        """Whether the period ``start`` is still in progress and has no value yet: it is left out
+        of a wider window's target to date until it has one (docs/rollup.md §2, "to date")."""
+        if not period_is_open(start, spec.frequency, self.as_of):
+            return False
+        end = self._period_end(start, spec.frequency)
+        if (first, last) == (start, end):
+            return False  # the period itself: its own planned target
+        return self.assess(spec.id, start, end).actual is None
 
     def _expected_periods(self, spec: NodeSpec, first: date, last: date) -> list[date]:
         """The node's periods inside the window that should have an actual by now."""
@@ -287,8 +316,10 @@ class TreeRollup:
         expected = self._period_lists[key] = [
             s
             for s in starts
-            if s >= first
+            if first <= period_anchor(s, spec.frequency) <= last
+            # An open period is not missing until it has ended.
             and s <= current
+            and self._period_end(s, spec.frequency) < self.as_of
             and (spec.start is None or self._period_end(s, spec.frequency) >= spec.start)
             and (spec.deadline is None or s <= spec.deadline)
         ]
@@ -315,6 +346,10 @@ class TreeRollup:
     def _assess(self, spec: NodeSpec, first: date, last: date) -> Assessment:
         if spec.id in self.errors:
             return _no_data(self.errors[spec.id])
+        if window_is_shorter(first, last, spec.frequency):
+            # A quarterly KPI in November: not due, so no value and no status; its parent leaves
+            # it out like a child without a value.
+            return _no_data(_reason("not_due", frequency=spec.frequency))
         children = self.children.get(spec.id, [])
         if spec.value_source == "manual":
             actual, missing, reason, inputs = self._own_value(spec, first, last)
@@ -332,13 +367,17 @@ class TreeRollup:
         mine = self._sorted_points.get(spec.id)
         if mine is None:
             items = sorted(self.points.get(spec.id, {}).items())
-            mine = self._sorted_points[spec.id] = ([d for d, _ in items], [v for _, v in items])
+            # Keyed by anchor: an actual counts in the window that holds its period's anchor.
+            mine = self._sorted_points[spec.id] = (
+                [period_anchor(d, spec.frequency) for d, _ in items],
+                [v for _, v in items],
+            )
         dates, points = mine
         low, high = bisect_left(dates, first), bisect_right(dates, last)
         inside = list(zip(dates[low:high], points[low:high], strict=True))
         expected = self._expected_periods(spec, first, last)
         present = {d for d, _ in inside}
-        missing = sum(1 for d in expected if d not in present)
+        missing = sum(1 for d in expected if period_anchor(d, spec.frequency) not in present)
         inputs = [(spec.id, v, "") for _, v in inside]
         if not inside:
             # Only a KSF without a number takes no actuals (goals.actuals refuses them); a KPI
@@ -360,6 +399,10 @@ class TreeRollup:
         missing = sum(a.missing for _, a in assessed)
         inputs = [(child.id, a.actual, a.status) for child, a in assessed]
         if spec.value_source == "formula":
+            flow = self._flow_formula(spec, first, last)
+            if flow is not None:
+                value, reason = flow
+                return value, missing, reason, inputs
             parsed = self._formula(spec)
             if isinstance(parsed, formulas.FormulaError):
                 return None, missing, _reason("formula_error", error=str(parsed)), inputs
@@ -399,6 +442,28 @@ class TreeRollup:
             return None, missing, _reason("overflow"), inputs
         absent = len(children) - len(present)
         return value, missing, _reason("combined", method=spec.value_source, used=len(present), absent=absent), inputs
+
+    def _flow_formula(self, spec: NodeSpec, first: date, last: date) -> tuple[float | None, Reason] | None:
+        """A flow formula (``time_aggregation = sum``: revenue = sessions × cvr × aov) over a
+        window wider than one of its periods is the sum of its per-period values, so running
+        totals, quarters, the fiscal year and the report agree to the yen (docs/rollup.md §3).
+        None for a rate or stock formula, or a window that is one period (or holds none): those
+        apply the formula to the window's aggregated inputs."""
+        if spec.time_aggregation != "sum":
+            return None
+        periods = [start for start in self.periods(spec) if first <= period_anchor(start, spec.frequency) <= last]
+        if not periods or (
+            len(periods) == 1 and (first, last) == (periods[0], self._period_end(periods[0], spec.frequency))
+        ):
+            return None
+        assessed = [self.assess(spec.id, start, self._period_end(start, spec.frequency)) for start in periods]
+        values = [a.actual for a in assessed if a.actual is not None]
+        if not values:
+            return None, assessed[-1].reason
+        value = sum(values)
+        if not math.isfinite(value):
+            return None, _reason("overflow")
+        return value, _reason("formula", formula=spec.formula)
 
     def _formula(self, spec: NodeSpec):
         if spec.id not in self._formulas:

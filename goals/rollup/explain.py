@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from goals.models import (
+    Frequency,
     Node,
 )
 from goals.periods import (
     MAX_WINDOW_PERIODS,
+    period_anchor,
     period_count,
     period_end,
     period_start,
@@ -54,6 +56,7 @@ REASON_TEXTS = {
     "input_in_error": _(
         "It is not computed while a node it is computed from is in error (see the SMART check): %(inputs)s"
     ),
+    "not_due": _("Not due in this window: the window is shorter than its period (%(frequency)s)."),
 }
 
 
@@ -73,7 +76,11 @@ def reason_text(reason: dict) -> str:
     if template is None:
         return ""
     params = {
-        k: str(METHOD_WORDS[v]) if k in ("aggregation", "method") and v in METHOD_WORDS else v
+        k: str(METHOD_WORDS[v])
+        if k in ("aggregation", "method") and v in METHOD_WORDS
+        else str(Frequency(v).label)
+        if k == "frequency" and v in Frequency.values
+        else v
         for k, v in reason.items()
         if k != "code"
     }
@@ -150,11 +157,13 @@ def node_progress(node: Node, *, first: date, last: date, as_of: date | None = N
     engine, _nodes = node_engine(node, as_of=as_of)
     spec = engine.specs[node.pk]
     fiscal = node.organisation.fiscal_year_start_month
-    # The range starts with its first period, or "to date" would leave out part of the first row.
-    first = period_start(first, spec.frequency, fiscal)
+    # The rows are the periods the range holds by the pages' rule (a week by its Thursday,
+    # goals.periods.period_anchor), so "to date" is their sum and two adjacent ranges never
+    # count a week twice.
     periods = [
         _assessment_row(start, engine.assess(node.pk, start, period_end(start, spec.frequency)))
         for start in period_starts(first, last, spec.frequency, fiscal)
+        if first <= period_anchor(start, spec.frequency) <= last
     ]
     whole = _assessment_row(first, engine.assess(node.pk, first, last))
     whole.pop("period_start")

@@ -461,12 +461,13 @@ def test_progress_per_month_and_over_the_quarter(manager_api, first_quarter):
     assert all(isinstance(quarter[k], float) for k in ("actual", "target", "attainment", "gap"))
 
 
-def test_progress_range_starts_with_the_period_of_from(manager_api, first_quarter):
-    # Mid-April names April: the quarter to date counts April's actuals and target as its row does.
-    for code, expected in (("close_rate", 4 / 104 * 100), ("contracts", 4)):
+def test_progress_range_holds_the_periods_the_pages_count_in_it(manager_api, first_quarter):
+    # One rule with the pages (goals.periods.period_anchor): a month belongs to a range that holds
+    # its first day, so from mid-April the rows and the figures to date are May and June, together.
+    for code, expected in (("close_rate", 2 / 74 * 100), ("contracts", 2)):
         data = manager_api.get(url(first_quarter[code], "progress"), {"from": "2026-04-15", "to": "2026-06-30"}).json()
-        assert data["from"] == "2026-04-01"
-        assert [p["period_start"] for p in data["periods"]] == ["2026-04-01", "2026-05-01", "2026-06-01"]
+        assert data["from"] == "2026-04-15"
+        assert [p["period_start"] for p in data["periods"]] == ["2026-05-01", "2026-06-01"]
         assert data["to_date"]["actual"] == pytest.approx(expected)
 
 
@@ -726,3 +727,24 @@ def test_a_formula_that_overflows_is_no_data_in_progress_and_explain(manager_api
     # Its inputs are still judged.
     contracts = manager_api.get(url(first_quarter["contracts"], "explain"), {"period": "2026-04-01"}).json()
     assert contracts["status"] == "on_track"
+
+
+def test_progress_counts_a_week_across_two_months_once(manager_api, organisation, manager, member):
+    # Team A's weekly tickets (issue 9 §2.1): the API's October + November is what was entered,
+    # and the children's Novembers add up to the parent's (a week belongs to its Thursday's month).
+    weekly = {"frequency": "weekly", "start_date": date(2026, 9, 28), "deadline": date(2026, 12, 27)}
+    team = _node(organisation, None, "kgi", "team_a", manager, target_value=500, value_source="sum", **weekly)
+    first = _node(organisation, team, "kpi", "first_line", member, target_value=250, **weekly)
+    second = _node(organisation, team, "kpi", "second_line", member, target_value=250, **weekly)
+    enter(manager, first, [(date(2026, 10, 19), "110"), (date(2026, 10, 26), "120"), (date(2026, 11, 2), "130")])
+    enter(manager, second, [(date(2026, 10, 26), "160"), (date(2026, 11, 9), "170")])
+
+    def to_date(node: Node, first_day: str, last_day: str) -> float | None:
+        data = manager_api.get(url(node, "progress"), {"from": first_day, "to": last_day}).json()
+        return data["to_date"]["actual"]
+
+    october = to_date(team, "2026-10-01", "2026-10-31")
+    november = to_date(team, "2026-11-01", "2026-11-30")
+    assert (october, november) == (110 + 120 + 160, 130 + 170)
+    assert october + november == 110 + 120 + 130 + 160 + 170
+    assert to_date(first, "2026-11-01", "2026-11-30") + to_date(second, "2026-11-01", "2026-11-30") == november

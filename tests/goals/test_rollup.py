@@ -124,7 +124,14 @@ def test_own_actuals_are_aggregated_over_time(time_aggregation, expected_quarter
 def test_a_formula_over_a_quarter_is_a_ratio_of_sums():
     """4 contracts out of 104 appointments is 3.8%, not the mean of the monthly rates (3.76%)."""
     specs = [
-        node(1, code="close_rate", value_source="formula", formula="contracts / appointments * 100", target=20),
+        node(
+            1,
+            code="close_rate",
+            value_source="formula",
+            formula="contracts / appointments * 100",
+            target=20,
+            time_aggregation="average",  # a rate: the formula over the window's inputs
+        ),
         node(2, 1, code="contracts", target=2),
         node(3, 1, code="appointments", target=50),
     ]
@@ -161,16 +168,17 @@ def test_a_computed_node_combines_its_childrens_values_for_the_same_window():
 @pytest.mark.parametrize(
     ("fields", "window", "expected"),
     [
-        # A flow of 10 a month, asked for the fiscal year in mid-October: April–October, 70.
-        ({"target": 10}, (FY_START, FY_END), Target(70)),
+        # A flow of 10 a month, asked for the fiscal year in mid-October with nothing entered:
+        # April–September, 60 (October is still open and has no value yet).
+        ({"target": 10}, (FY_START, FY_END), Target(60)),
         ({"target": 10}, Q1, Target(30)),
         # A window wholly in the future shows its plan.
         ({"target": 10}, (date(2027, 1, 1), FY_END), Target(30)),
-        ({"target": 120, "target_scope": "whole_window"}, (FY_START, FY_END), Target(70)),
-        # A stock from 45 to 60 by March: October's point on the line, not March's.
-        ({"baseline": 45, "target": 60, "time_aggregation": "last"}, (FY_START, FY_END), Target(53.75)),
-        # A rate from 15 to 20 by March: the mean of April–October's targets, 15 + 5 × 4/12.
-        ({"baseline": 15, "target": 20, "time_aggregation": "average"}, (FY_START, FY_END), Target(16.666667)),
+        ({"target": 120, "target_scope": "whole_window"}, (FY_START, FY_END), Target(60)),
+        # A stock from 45 to 60 by March: September's point on the line, not March's.
+        ({"baseline": 45, "target": 60, "time_aggregation": "last"}, (FY_START, FY_END), Target(52.5)),
+        # A rate from 15 to 20 by March: the mean of April–September's targets, 15 + 5 × 3.5/12.
+        ({"baseline": 15, "target": 20, "time_aggregation": "average"}, (FY_START, FY_END), Target(16.458333)),
         ({"direction": "maintain", "target_min": 40, "target_max": 60}, (FY_START, FY_END), Target(low=40, high=60)),
     ],
 )
@@ -289,16 +297,17 @@ def test_missing_actuals_stay_missing_and_are_counted():
 @pytest.mark.parametrize(
     ("as_of", "window", "missing"),
     [
-        # In mid-October, April to October are expected (October has started); November on are not.
-        (AS_OF, (FY_START, FY_END), 7),
-        (AS_OF, month(OCT), 1),
+        # In mid-October, April to September are expected; October is not missing until it has
+        # ended, November on are not due yet.
+        (AS_OF, (FY_START, FY_END), 6),
+        (AS_OF, month(OCT), 0),
         (AS_OF, month(date(2026, 11, 1)), 0),
         # Before the window starts nothing is missing; after it ends, every period is.
         (date(2026, 3, 31), (FY_START, FY_END), 0),
         (date(2027, 6, 1), (FY_START, FY_END), 12),
         # A window wider than the node's own: only its periods count.
         (date(2027, 6, 1), (date(2026, 1, 1), date(2027, 12, 31)), 12),
-        (date(2026, 5, 1), Q1, 2),
+        (date(2026, 5, 1), Q1, 1),
     ],
 )
 def test_expected_periods_are_relative_to_as_of(as_of, window, missing):
@@ -330,8 +339,9 @@ def test_missing_inputs_add_up_the_tree():
     ]
     rollup = engine(specs, {3: {APR: 10}}, as_of=date(2026, 5, 20))
 
-    assert rollup.assess(1, *Q1).missing == 5  # node 3: May; node 4: April, May; node 5: April, May
-    assert rollup.assess(2, *Q1).missing == 3
+    # On 20 May, May is still open: node 4 and node 5 miss April.
+    assert rollup.assess(1, *Q1).missing == 2
+    assert rollup.assess(2, *Q1).missing == 1
 
 
 def test_a_kpi_without_a_target_is_still_an_input_that_can_be_missing():

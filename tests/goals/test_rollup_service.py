@@ -68,12 +68,13 @@ def test_tree_rollup_writes_a_series_for_every_active_node(saas_tree, nodes, act
     assert contracts["status"][:2] == ["off_track", "on_track"]  # 4 of 5.42, 7 of 5.83
     # The KSF has no number: the weighted score of its KPIs (weights 2, 2, 1). April:
     # appointments 110.3%, close rate 10 of 15.42 = 64.9%, contracts 73.8% → 84.8, off track.
-    # May: the close rate is missing, so (2 × 138.7 + 1 × 120) / 3 = 132.4, on track, 1 missing.
+    # May: the close rate has no value yet, so (2 × 138.7 + 1 × 120) / 3 = 132.4, on track; it is
+    # not missing while May is still open (20 May).
     ksf = series_of(nodes["new_business"])
     assert ksf["actual"][:2] == [None, None]
     assert ksf["attainment"][:2] == [pytest.approx(84.85, abs=0.01), pytest.approx(132.44, abs=0.01)]
     assert ksf["status"][:2] == ["off_track", "on_track"]
-    assert ksf["missing"][:2] == [0, 1]
+    assert ksf["missing"][:2] == [0, 0]
     # The KSFs without any data in April are no data, with every missing input counted.
     upsell = series_of(nodes["upsell"])
     assert (upsell["status"][0], upsell["missing"][0]) == ("no_data", 2)

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from goals import targets as schedules
 from goals.dev.trees import tree_generate
 from goals.models import Measurement, Node, RollupSeries, RollupState
-from goals.periods import add_months, period_end, period_starts
+from goals.periods import add_months, period_anchor, period_end, period_starts
 from goals.rollup import jobs, storage
 from goals.rollup.engine import NodeSpec, TreeRollup
 
@@ -77,8 +77,13 @@ def test_actuals_are_read_as_the_decimal_field_reads_them(saas_tree, value):
 
 def _brute_force(engine: TreeRollup, spec: NodeSpec, points: dict, first: date, last: date):
     """The windows as they were computed before they were cached and bisected."""
-    inside = sorted((d, v) for d, v in points.items() if first <= d <= last)
-    plan = [(start, target) for start, target in sorted(engine.schedule(spec).items()) if first <= start <= last]
+    # A period is in the window that holds its anchor (a week's Thursday).
+    inside = sorted((d, v) for d, v in points.items() if first <= period_anchor(d, spec.frequency) <= last)
+    plan = [
+        (start, target)
+        for start, target in sorted(engine.schedule(spec).items())
+        if first <= period_anchor(start, spec.frequency) <= last
+    ]
     started = [target for start, target in plan if start <= engine.as_of]
     return [v for _, v in inside], schedules.to_date(started or [t for _, t in plan], spec.time_aggregation)
 
