@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from goals.rollup.explain import missing_words
 from goals.units import is_yen
 
 
@@ -393,6 +394,7 @@ class StatusMapNode:
     url: str  # where a click goes: the node page, or the dashboard drilled into the node
     depth: int = 0
     page: str = ""  # the node page
+    missing: int = 0  # the stored inputs missing over the window (docs/rollup.md §4)
 
     @property
     def status_text(self) -> str:
@@ -434,7 +436,9 @@ def status_icicle(boxes: Sequence[StatusMapNode], *, title: str) -> dict:
         phone = f"{symbol} {short(box.label, ROOT_LABEL_LENGTH if box.parent not in shown else PHONE_LABEL_LENGTH)}"
         phone_labels.append(figure_lines(wrapped(phone, PHONE_LABEL_COLUMNS)))
         attainment = "" if box.attainment is None else f" · {box.attainment:.0f}%"
-        texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment))
+        # A box off track for lack of data must say so: "Off track · 37% · 6 inputs missing".
+        missing = f" · {missing_words(box.missing)}" if box.missing else ""
+        texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment + missing))
         colours.append(STATUS_COLOURS.get(box.status, STATUS_COLOURS["no_data"]))
         inks.append(STATUS_INKS.get(box.status, STATUS_INKS["no_data"]))
     # plotly validates (and copies) every element of every array: for hundreds of boxes that was
@@ -477,7 +481,7 @@ def status_outline(boxes: Sequence[StatusMapNode]) -> SafeString:
     words = {status: status_text(status) for status in STATUS_SYMBOLS}
     return format_html_join(
         "\n",
-        '<li class="depth-{}"><a href="{}">{}</a> <span class="status status-{}">{}</span>{}</li>',
+        '<li class="depth-{}"><a href="{}">{}</a> <span class="status status-{}">{}</span>{}{}</li>',
         (
             (
                 min(box.depth, 6),
@@ -486,6 +490,7 @@ def status_outline(boxes: Sequence[StatusMapNode]) -> SafeString:
                 box.status if box.status in words else "no_data",
                 words.get(box.status, words["no_data"]),
                 "" if box.attainment is None else f" {box.attainment:.0f}%",
+                f" · {missing_words(box.missing)}" if box.missing else "",
             )
             for box in boxes
         ),

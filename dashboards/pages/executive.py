@@ -144,6 +144,14 @@ def explanation(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     return str(template) % params
 
 
+def why(node: Node | OutlineNode, figures_: NodeFigures) -> str:
+    """The ranked list's and the monthly report's "why": the numbers, the rule that decided and
+    how many inputs are missing in the window (the stored count: a KPI off track for want of
+    data must not read as merely off track)."""
+    parts = (numbers_text(node, figures_), explanation(node, figures_), explain.missing_words(figures_.missing))
+    return " · ".join(part for part in parts if part)
+
+
 def numbers_text(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     """ "38 appointments against a target to date of 45 (84%)"."""
     language = get_language() or "en"
@@ -252,6 +260,7 @@ def _boxes(
                 url=url,
                 depth=node.level - focus.level,
                 page=page.format(node.pk),
+                missing=node_figures.missing if node_figures else 0,
             )
         )
     return out
@@ -312,9 +321,7 @@ def kgi_panel(
             shortfall=share_,
             score=score,
             gap_text=gap_words(by_node[node.pk].gap, node),
-            explanation=" ".join(
-                part for part in (numbers_text(node, by_node[node.pk]), explanation(node, by_node[node.pk])) if part
-            ),
+            explanation=why(node, by_node[node.pk]),
         )
         for node, share_, score in ranked[:RANKED]
     ]
