@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
+from dashboards.pages.node import expected_words
 from dashboards.selectors import Freshness, OutlineNode, needs_actuals, rollup_states, trees_freshness, trees_outline
 from dashboards.stored import series_of, trees_window_figures
 from dashboards.windows import FYTD, Window
@@ -207,16 +208,12 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         direction=root.direction,
         low=document.column(series, "low"),
         high=document.column(series, "high"),
+        unit=root.unit,
     )
     if projected is not None:
         line, expected, cumulative = projected.line, projected.expected, projected.cumulative
         shown, target = projected.actual, projected.target
-        language = get_language() or "en"
-        expected_text = gettext("Expected at the deadline: %(value)s") % {
-            "value": format_quantity(expected, root.unit, language, compact=True)
-        }
-        if projected.gap is not None:
-            expected_text += f" ({gap_words(projected.gap, root)})"
+        expected_text = expected_words(projected, root)
     figure = figures.progress_chart(
         title=title,
         unit=root.unit,
