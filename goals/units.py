@@ -121,14 +121,14 @@ def _compact_ja(value: Decimal, places: int = 2) -> str:
     return sign + _plain(magnitude, places)
 
 
-def _number(value: Decimal, unit: str, japanese: bool, compact: bool) -> str:
+def _number(value: Decimal, unit: str, japanese: bool, compact: bool, entered: bool = False) -> str:
     """The figure without its unit: ``120M``, ``1億2,000万``, ``1.5``."""
     if is_yen(unit):
         if japanese:
             return _compact_ja(value) if compact else _plain(value, 0)
         number = _compact_en(abs(value)) if compact else _plain(abs(value), 0)
         return ("-" if value < 0 else "") + "¥" + number
-    places = 0 if is_count(unit) else 2  # a count is whole things
+    places = 0 if is_count(unit) and not entered else 2  # a count is whole things
     if not compact:
         return _plain(value, places)
     return _compact_ja(value, places) if japanese else _compact_en(value, places)
@@ -142,12 +142,17 @@ def _with_unit(number: str, unit: str, japanese: bool) -> str:
     return f"{number} {unit}".strip()
 
 
-def format_quantity(value: Decimal | None, unit: str, language: str, *, compact: bool = False) -> str:
-    """``¥120M`` / ``1億2,000万円``, ``20%``, ``50 appointments``; an em dash for no value."""
+def format_quantity(
+    value: Decimal | None, unit: str, language: str, *, compact: bool = False, entered: bool = False
+) -> str:
+    """``¥120M`` / ``1億2,000万円``, ``20%``, ``50 appointments``; an em dash for no value.
+
+    A count's figures (targets, totals, averages, projections) are whole; a value someone
+    ``entered`` is echoed as typed ("Saved 44.6 appointments"), never silently rounded."""
     if value is None:
         return "—"
     japanese = (language or "en").startswith("ja")
-    return _with_unit(_number(_decimal(value), unit, japanese, compact), unit, japanese)
+    return _with_unit(_number(_decimal(value), unit, japanese, compact, entered), unit, japanese)
 
 
 def format_range(low: Decimal | None, high: Decimal | None, unit: str, language: str, *, compact: bool = False) -> str:

@@ -574,7 +574,7 @@ def _saved_message(node: Node, entry: actuals.Entry) -> str:
     # tree is stale until the worker is done, and the message says so.
     status, stale = storage.period_status(node, entry.period)
     saved = _("Saved %(value)s for %(period)s.") % {
-        "value": format_quantity(entry.value, node.unit, get_language() or "en"),
+        "value": format_quantity(entry.value, node.unit, get_language() or "en", entered=True),
         "period": period_label(entry.period, node.frequency),
     }
     if stale:

@@ -224,3 +224,17 @@ def test_units_know_their_valid_range(unit, count, valid):
 )
 def test_clamped_to_the_units_range(value, unit, expected):
     assert clamped(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "entered", "expected"),
+    [
+        # What someone typed is echoed as typed; what was computed from it is whole.
+        (D("44.6"), "appointments", True, "44.6 appointments"),
+        (D("44.6"), "appointments", False, "45 appointments"),
+        (D("44"), "appointments", True, "44 appointments"),
+        (D("44.625"), "%", True, "44.63%"),
+    ],
+)
+def test_an_entered_count_is_echoed_as_typed(value, unit, entered, expected):
+    assert format_quantity(value, unit, "en", entered=entered) == expected
