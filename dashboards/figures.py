@@ -18,69 +18,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from goals.rollup.explain import missing_words
+from goals.sparkline import Sparkline, sparkline  # noqa: F401  (the dashboards' figures include it)
 from goals.units import is_yen
-
-
-@dataclass(frozen=True)
-class Sparkline:
-    """A small line chart: one path per run of consecutive values, so a missing period is a gap
-    in the line, never a dip to zero."""
-
-    width: int
-    height: int
-    actual_paths: list[str]
-    target_path: str
-    dots: list[tuple[float, float]]  # values with no neighbour (a line needs two points)
-    last: tuple[float, float] | None  # the newest value, marked
-
-
-def _paths(points: Sequence[tuple[float, float] | None]) -> tuple[list[str], list[tuple[float, float]]]:
-    runs: list[list[tuple[float, float]]] = [[]]
-    for point in points:
-        if point is None:
-            if runs[-1]:
-                runs.append([])
-        else:
-            runs[-1].append(point)
-    paths, dots = [], []
-    for run in runs:
-        if len(run) == 1:
-            dots.append(run[0])
-        elif run:
-            paths.append("M" + " L".join(f"{x:.1f} {y:.1f}" for x, y in run))
-    return paths, dots
-
-
-def sparkline(
-    actuals: Sequence[float | None],
-    targets: Sequence[float | None] = (),
-    *,
-    width: int = 160,
-    height: int = 40,
-    pad: float = 3.0,
-) -> Sparkline:
-    """Scale actuals (and the target path, drawn dashed) into a ``width`` × ``height`` box."""
-    count = max(len(actuals), len(targets))
-    known = [v for v in [*actuals, *targets] if v is not None]
-    if not known or count == 0:
-        return Sparkline(width, height, [], "", [], None)
-    low, high = min(known), max(known)
-    span = high - low
-
-    def point(index: int, value: float | None) -> tuple[float, float] | None:
-        if value is None:
-            return None
-        x = pad + (width - 2 * pad) * (index / (count - 1) if count > 1 else 0.5)
-        # A flat series sits in the middle rather than on an edge.
-        share = (value - low) / span if span else 0.5
-        return (x, height - pad - (height - 2 * pad) * share)
-
-    actual_points = [point(i, v) for i, v in enumerate(actuals)]
-    target_paths, _ = _paths([point(i, v) for i, v in enumerate(targets)])
-    paths, dots = _paths(actual_points)
-    last = next((p for p in reversed(actual_points) if p is not None), None)
-    return Sparkline(width, height, paths, " ".join(target_paths), dots, last)
-
 
 # --- Plotly figures --------------------------------------------------------------------------
 
@@ -393,6 +333,7 @@ class StatusMapNode:
     url: str  # where a click goes: the node page, or the dashboard drilled into the node
     depth: int = 0
     page: str = ""  # the node page
+    missing: int = 0  # the stored inputs missing over the window (docs/rollup.md §4)
 
     @property
     def status_text(self) -> str:
@@ -434,7 +375,9 @@ def status_icicle(boxes: Sequence[StatusMapNode], *, title: str) -> dict:
         phone = f"{symbol} {short(box.label, ROOT_LABEL_LENGTH if box.parent not in shown else PHONE_LABEL_LENGTH)}"
         phone_labels.append(figure_lines(wrapped(phone, PHONE_LABEL_COLUMNS)))
         attainment = "" if box.attainment is None else f" · {box.attainment:.0f}%"
-        texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment))
+        # A box off track for lack of data must say so: "Off track · 37% · 6 inputs missing".
+        missing = f" · {missing_words(box.missing)}" if box.missing else ""
+        texts.append(figure_text(str(STATUS_LABELS.get(box.status, STATUS_LABELS["no_data"])) + attainment + missing))
         colours.append(STATUS_COLOURS.get(box.status, STATUS_COLOURS["no_data"]))
         inks.append(STATUS_INKS.get(box.status, STATUS_INKS["no_data"]))
     # plotly validates (and copies) every element of every array: for hundreds of boxes that was
@@ -477,7 +420,7 @@ def status_outline(boxes: Sequence[StatusMapNode]) -> SafeString:
     words = {status: status_text(status) for status in STATUS_SYMBOLS}
     return format_html_join(
         "\n",
-        '<li class="depth-{}"><a href="{}">{}</a> <span class="status status-{}">{}</span>{}</li>',
+        '<li class="depth-{}"><a href="{}">{}</a> <span class="status status-{}">{}</span>{}{}</li>',
         (
             (
                 min(box.depth, 6),
@@ -486,6 +429,7 @@ def status_outline(boxes: Sequence[StatusMapNode]) -> SafeString:
                 box.status if box.status in words else "no_data",
                 words.get(box.status, words["no_data"]),
                 "" if box.attainment is None else f" {box.attainment:.0f}%",
+                f" · {missing_words(box.missing)}" if box.missing else "",
             )
             for box in boxes
         ),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from goals.units import clamped
+
 FLOW = "sum"
 
 
@@ -27,6 +29,9 @@ class Projection:
     low: float | None = None
     high: float | None = None
     gap: float | None = None  # expected against goal, signed like the rollup's gap (docs/rollup.md §5)
+    # True when the straight line left the unit's valid range (a rate below 0% or above 100%, a
+    # count below zero) and the line and ``expected`` were held at its limit: the page says so.
+    clamped: bool = False
 
 
 def running_totals(values: Sequence[float | None]) -> list[float | None]:
@@ -84,13 +89,16 @@ def project(
     direction: str = "increase",
     low: Sequence[float | None] = (),
     high: Sequence[float | None] = (),
+    unit: str = "",
 ) -> Projection | None:
     """Fit a least-squares line through the actuals so far and follow it to the last period
     (the deadline's). A flow's line is fitted through its running totals (from zero before the
     window opens) and carries on from the latest total at the fitted rate.
 
     ``actuals`` and ``targets`` are the node's stored columns, one entry per period of its window.
-    None without a single actual.
+    The line stays within ``unit``'s valid range (goals.units.valid_range); a flow's running
+    total only above its floor, as its ceiling bounds one period, not a total. None without a
+    single actual.
     """
     count = len(actuals)
     known = [i for i, value in enumerate(actuals) if value is not None]
@@ -121,8 +129,18 @@ def project(
         def at(index: int) -> float:
             return intercept + slope * index
 
-    line = [None if i < start else at(i) for i in range(count)]
-    expected = at(count - 1)
+    held = False
+
+    def within(value: float) -> float:
+        nonlocal held
+        inside, moved = clamped(value, unit)
+        if cumulative and inside < value:
+            return value  # a running total may pass a single period's ceiling
+        held = held or moved
+        return inside
+
+    line = [None if i < start else within(at(i)) for i in range(count)]
+    expected = within(at(count - 1))
     last_low = low[-1] if low else None
     last_high = high[-1] if high else None
     if direction == "maintain":
@@ -137,6 +155,7 @@ def project(
         low=last_low,
         high=last_high,
         gap=projected_gap(expected, direction=direction, goal=goal, low=last_low, high=last_high),
+        clamped=held,
     )
 
 

@@ -14,18 +14,22 @@ from dashboards.figures import sparkline
 from dashboards.pages import executive, monthly
 from dashboards.pages import manager as manager_page
 from dashboards.pages import member as member_page
+from dashboards.pages import node as node_page
 from dashboards.windows import MONTH, month_window, window_from_params
-from goals import selectors
+from goals import selectors, services
 from goals.access import (
     actuals_required,
+    attainment_hidden_owners,
     builds_trees,
     membership_required,
+    node_attainment_visible,
     sees_manager_dashboard,
     sees_team_attainment,
     sees_whole_organisation,
 )
-from goals.models import Role
+from goals.models import Kind, Role
 from goals.periods import add_months
+from goals.rollup import explain, storage
 from goals.smart import Level
 
 ROLE_HOME = {
@@ -211,3 +215,68 @@ def monthly_report(request: HttpRequest, pk: int) -> HttpResponse:
 def _query(params, *names: str) -> str:
     kept = urlencode({name: params[name] for name in names if params.get(name)})
     return f"?{kept}" if kept else ""
+
+
+@membership_required
+def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A node's page (URL name ``goals:node``, kpitree/urls.py): its definition, SMART check,
+    history and explanation, with its figures and chart for the window (dashboards.pages.node)."""
+    node = selectors.node_get(request.membership, pk)
+    # Only the node's own neighbourhood is read (its ancestors, its children, and for SMART their
+    # parents, children and a count of sibling KPIs), never the whole tree: a KPI among 2,000
+    # siblings is read as fast as one among three. SMART checks them as the diagram and the API do.
+    children = selectors.node_children(node, include_archived=node.is_archived)
+    ancestors = list(node.get_ancestors())
+    reports = selectors.nodes_smart_reports([node, *children], include_archived=node.is_archived)
+    changes = selectors.node_changes(node)
+    # Another team member's personal KPI: its figures only if the organisation shares them.
+    sees_attainment = node_attainment_visible(request.membership, node)
+    progress_rows = storage.stored_progress(node) if sees_attainment else []
+    explanation = None
+    if not node.is_archived and progress_rows:
+        explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
+        hidden = attainment_hidden_owners(request.membership)
+        owners = {n.pk: n.owner_id for n in children}
+        for item in explanation["inputs"]:
+            item["hidden"] = owners.get(item["node"]) in hidden
+    window, window_errors = window_from_params(
+        request.GET,
+        today=timezone.localdate(),
+        fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
+        default="month",
+    )
+    hidden_owners = attainment_hidden_owners(request.membership)
+    page = node_page.node_figures(
+        node,
+        children,
+        root=ancestors[0] if ancestors else node,
+        membership=request.membership,
+        window=window,
+        today=timezone.localdate(),
+        sees_attainment=sees_attainment,
+        hidden_owners=hidden_owners,
+        reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
+    )
+    return render(
+        request,
+        "goals/node_detail.html",
+        {
+            "page": page,
+            "window": window,
+            "window_errors": window_errors,
+            "progress_rows": progress_rows,
+            "explanation": explanation,
+            "sees_attainment": sees_attainment,
+            "stale": storage.tree_is_stale(node),
+            "rollup_failures": selectors.rollup_failures_seen(request.membership, [node.tree_id]),
+            "node": node,
+            "report": reports[node.pk],
+            "children": children,
+            "child_reports": reports,
+            "ancestors": ancestors,
+            "changes": changes,
+            "can_edit": request.membership.can_edit_trees,
+            "can_delete": services.node_can_delete(node),
+            "child_kind_label": Kind(selectors.child_kind(node)).label,
+        },
+    )

@@ -409,6 +409,18 @@ def rollup_failures(organisation_id: int, tree_ids: Sequence[int]) -> list[Rollu
     return [RollupFailure(state.root, state.failed_at, state.failure) for state in states]
 
 
+def rollup_failures_seen(membership, tree_ids: Sequence[int]) -> list[RollupFailure]:
+    """:func:`rollup_failures` as a page shows them: to managers only (who can fix the cause)."""
+    if not membership.can_edit_trees:
+        return []
+    return rollup_failures(membership.organisation_id, tree_ids)
+
+
+def child_kind(parent: Node) -> str:
+    """The kind of a node added under ``parent``: KGI → KSF → KPI → sub-KPI."""
+    return {Kind.KGI: Kind.KSF, Kind.KSF: Kind.KPI}.get(parent.kind, Kind.SUB_KPI)
+
+
 def measurement_list(
     *,
     membership: Membership,

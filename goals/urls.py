@@ -5,11 +5,12 @@ from django.urls import path
 from goals import views
 
 app_name = "goals"
+# The node page ("nodes/<int:pk>/", name "node") is dashboards.views.node_detail, added to this
+# namespace in kpitree/urls.py.
 urlpatterns = [
     path("trees/", views.tree_list, name="trees"),
     path("trees/new/", views.tree_create, name="tree_create"),
     path("trees/<int:pk>/", views.tree_detail, name="tree"),
-    path("nodes/<int:pk>/", views.node_detail, name="node"),
     path("nodes/<int:pk>/add/", views.node_add_child, name="node_add_child"),
     path("nodes/<int:pk>/edit/", views.node_edit, name="node_edit"),
     path("nodes/<int:pk>/move/", views.node_move, name="node_move"),

@@ -15,17 +15,12 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dashboards.figures import Sparkline, sparkline
-from dashboards.pages import node as node_page
-from dashboards.windows import window_from_params
 from goals import actuals, selectors, services, smart
 from goals.access import (
     actuals_required,
-    attainment_hidden_owners,
     builds_trees,
     manager_required,
     membership_required,
-    node_attainment_visible,
 )
 from goals.forms import (
     ActualForm,
@@ -45,7 +40,8 @@ from goals.forms import (
 from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
 from goals.models import Kind, Node, Status, TargetOverride
 from goals.periods import add_months, fiscal_year_bounds, month_label
-from goals.rollup import explain, storage
+from goals.rollup import storage
+from goals.sparkline import Sparkline, sparkline
 from goals.units import format_quantity
 
 
@@ -65,10 +61,6 @@ def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[D
         parent = boxes.get(n.parent_id)
         (parent.children if parent else roots).append(boxes[n.pk])
     return roots
-
-
-def _child_kind(parent: Node) -> str:
-    return {Kind.KGI: Kind.KSF, Kind.KSF: Kind.KPI}.get(parent.kind, Kind.SUB_KPI)
 
 
 @membership_required
@@ -101,77 +93,7 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "summary": summary,
             "show_archived": show_archived,
             "can_edit": request.membership.can_edit_trees,
-            "rollup_failures": _rollup_failures(request, root),
-        },
-    )
-
-
-def _rollup_failures(request: HttpRequest, node: Node) -> list[selectors.RollupFailure]:
-    """A failed rollup of the node's tree, for managers (who can fix what caused it)."""
-    if not request.membership.can_edit_trees:
-        return []
-    return selectors.rollup_failures(request.membership.organisation_id, [node.tree_id])
-
-
-@membership_required
-def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    node = selectors.node_get(request.membership, pk)
-    # Only the node's own neighbourhood is read (its ancestors, its children, and for SMART their
-    # parents, children and a count of sibling KPIs), never the whole tree: a KPI among 2,000
-    # siblings is read as fast as one among three. SMART checks them as the diagram and the API do.
-    children = selectors.node_children(node, include_archived=node.is_archived)
-    ancestors = list(node.get_ancestors())
-    reports = selectors.nodes_smart_reports([node, *children], include_archived=node.is_archived)
-    changes = selectors.node_changes(node)
-    # Another team member's personal KPI: its figures only if the organisation shares them.
-    sees_attainment = node_attainment_visible(request.membership, node)
-    progress_rows = storage.stored_progress(node) if sees_attainment else []
-    explanation = None
-    if not node.is_archived and progress_rows:
-        explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
-        hidden = attainment_hidden_owners(request.membership)
-        owners = {n.pk: n.owner_id for n in children}
-        for item in explanation["inputs"]:
-            item["hidden"] = owners.get(item["node"]) in hidden
-    window, window_errors = window_from_params(
-        request.GET,
-        today=timezone.localdate(),
-        fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
-        default="month",
-    )
-    hidden_owners = attainment_hidden_owners(request.membership)
-    page = node_page.node_figures(
-        node,
-        children,
-        root=ancestors[0] if ancestors else node,
-        membership=request.membership,
-        window=window,
-        today=timezone.localdate(),
-        sees_attainment=sees_attainment,
-        hidden_owners=hidden_owners,
-        reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
-    )
-    return render(
-        request,
-        "goals/node_detail.html",
-        {
-            "page": page,
-            "window": window,
-            "window_errors": window_errors,
-            "progress_rows": progress_rows,
-            "explanation": explanation,
-            "sees_attainment": sees_attainment,
-            "stale": storage.tree_is_stale(node),
-            "rollup_failures": _rollup_failures(request, node),
-            "node": node,
-            "report": reports[node.pk],
-            "children": children,
-            "child_reports": reports,
-            "ancestors": ancestors,
-            "changes": changes,
-            "can_edit": request.membership.can_edit_trees,
-            "can_delete": services.node_can_delete(node),
-            "child_kind_label": Kind(_child_kind(node)).label,
+            "rollup_failures": selectors.rollup_failures_seen(request.membership, [root.tree_id]),
         },
     )
 
@@ -286,7 +208,7 @@ def node_add_child(request: HttpRequest, pk: int) -> HttpResponse:
     parent = selectors.node_get(request.membership, pk)
     if parent.is_archived:
         raise Http404
-    kind = _child_kind(parent)
+    kind = selectors.child_kind(parent)
     library_form = None
     initial = {
         "owner": request.user,
@@ -652,7 +574,7 @@ def _saved_message(node: Node, entry: actuals.Entry) -> str:
     # tree is stale until the worker is done, and the message says so.
     status, stale = storage.period_status(node, entry.period)
     saved = _("Saved %(value)s for %(period)s.") % {
-        "value": format_quantity(entry.value, node.unit, get_language() or "en"),
+        "value": format_quantity(entry.value, node.unit, get_language() or "en", entered=True),
         "period": period_label(entry.period, node.frequency),
     }
     if stale:

@@ -7,10 +7,17 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from accounts.views import PasswordChangeView
+from dashboards import views as dashboards_views
+from goals import urls as goals_urls
+
+# The node page is drawn by the dashboards (its chart and figures; goals does not import
+# dashboards) and keeps its name ``goals:node``: it joins the goals namespace here, where both
+# apps meet.
+GOALS_PATTERNS = [path("nodes/<int:pk>/", dashboards_views.node_detail, name="node"), *goals_urls.urlpatterns]
 
 urlpatterns = [
     path("", include("dashboards.urls")),
-    path("", include("goals.urls")),
+    path("", include((GOALS_PATTERNS, goals_urls.app_name))),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
+from dashboards.pages.node import expected_words
 from dashboards.selectors import Freshness, OutlineNode, needs_actuals, rollup_states, trees_freshness, trees_outline
 from dashboards.stored import series_of, trees_window_figures
 from dashboards.windows import FYTD, Window
@@ -144,6 +145,14 @@ def explanation(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     return str(template) % params
 
 
+def why(node: Node | OutlineNode, figures_: NodeFigures) -> str:
+    """The ranked list's and the monthly report's "why": the numbers, the rule that decided and
+    how many inputs are missing in the window (the stored count: a KPI off track for want of
+    data must not read as merely off track)."""
+    parts = (numbers_text(node, figures_), explanation(node, figures_), explain.missing_words(figures_.missing))
+    return " · ".join(part for part in parts if part)
+
+
 def numbers_text(node: Node | OutlineNode, figures_: NodeFigures) -> str:
     """ "38 appointments against a target to date of 45 (84%)"."""
     language = get_language() or "en"
@@ -199,16 +208,12 @@ def _progress(root: Node, series: Mapping, *, title: str) -> tuple[dict, float |
         direction=root.direction,
         low=document.column(series, "low"),
         high=document.column(series, "high"),
+        unit=root.unit,
     )
     if projected is not None:
         line, expected, cumulative = projected.line, projected.expected, projected.cumulative
         shown, target = projected.actual, projected.target
-        language = get_language() or "en"
-        expected_text = gettext("Expected at the deadline: %(value)s") % {
-            "value": format_quantity(expected, root.unit, language, compact=True)
-        }
-        if projected.gap is not None:
-            expected_text += f" ({gap_words(projected.gap, root)})"
+        expected_text = expected_words(projected, root)
     figure = figures.progress_chart(
         title=title,
         unit=root.unit,
@@ -252,6 +257,7 @@ def _boxes(
                 url=url,
                 depth=node.level - focus.level,
                 page=page.format(node.pk),
+                missing=node_figures.missing if node_figures else 0,
             )
         )
     return out
@@ -312,9 +318,7 @@ def kgi_panel(
             shortfall=share_,
             score=score,
             gap_text=gap_words(by_node[node.pk].gap, node),
-            explanation=" ".join(
-                part for part in (numbers_text(node, by_node[node.pk]), explanation(node, by_node[node.pk])) if part
-            ),
+            explanation=why(node, by_node[node.pk]),
         )
         for node, share_, score in ranked[:RANKED]
     ]

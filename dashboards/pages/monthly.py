@@ -15,7 +15,7 @@ from datetime import date, datetime
 from django.utils.translation import gettext
 
 from dashboards import figures
-from dashboards.pages.executive import explanation, numbers_text
+from dashboards.pages.executive import why
 from dashboards.pages.node import NodeChart, chart_label, node_chart
 from dashboards.selectors import ActualNote, Freshness, needs_actuals, tree_freshness, window_notes
 from dashboards.stored import nodes_window_figures, tree_series, tree_window_figures
@@ -104,9 +104,7 @@ def monthly_report(root: Node, month: Window, *, membership: Membership, today: 
     attention = [
         AttentionItem(
             row=row,
-            why=" · ".join(
-                part for part in (numbers_text(row.node, row.figures), explanation(row.node, row.figures)) if part
-            ),
+            why=why(row.node, row.figures),
             notes=notes.get(row.node.pk, []),
             entered_by_hand=needs_actuals(row.node) and row.node.kind != Kind.KSF,
         )

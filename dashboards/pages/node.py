@@ -27,6 +27,19 @@ from goals.units import format_quantity, format_range
 SPARKLINE_PERIODS = 12
 
 
+def expected_words(projected: projection.Projection, node: Node) -> str:
+    """ "Expected at the deadline: 57% (3 points short)", and that the line was held at the
+    unit's limit when it left the range (a rate is never "expected at −3.27%")."""
+    text = gettext("Expected at the deadline: %(value)s") % {
+        "value": format_quantity(projected.expected, node.unit, get_language() or "en", compact=True)
+    }
+    if projected.gap is not None:
+        text += f" ({gap_words(projected.gap, node)})"
+    if projected.clamped:
+        text += " · " + gettext("the straight line leaves the possible values, so it is held at the limit")
+    return text
+
+
 @dataclass(frozen=True)
 class ChartRow:
     """One period of the chart, as its table equivalent shows it."""
@@ -123,7 +136,13 @@ def node_chart(
     actual, target, low, high = column("actual"), column("target"), column("low"), column("high")
     statuses = [s or "no_data" for s in column("status")]
     projected = projection.project(
-        actual, target, aggregation=node.time_aggregation, direction=node.direction, low=low, high=high
+        actual,
+        target,
+        aggregation=node.time_aggregation,
+        direction=node.direction,
+        low=low,
+        high=high,
+        unit=node.unit,
     )
     cumulative = projected.cumulative if projected is not None else False
     if cumulative:
@@ -131,13 +150,7 @@ def node_chart(
     else:
         shown, target_shown = actual, target
     line = projected.line if projected is not None else [None] * count
-    expected_text = ""
-    if projected is not None:
-        expected_text = gettext("Expected at the deadline: %(value)s") % {
-            "value": format_quantity(projected.expected, node.unit, get_language() or "en", compact=True)
-        }
-        if projected.gap is not None:
-            expected_text += f" ({gap_words(projected.gap, node)})"
+    expected_text = expected_words(projected, node) if projected is not None else ""
     hover = [
         _hover(node, p, a, s, t, lo, hi, st, cumulative=cumulative)
         for p, a, s, t, lo, hi, st in zip(periods, actual, shown, target_shown, low, high, statuses, strict=True)

@@ -8,6 +8,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from goals.models import (
     Frequency,
@@ -26,6 +27,15 @@ from goals.periods import (
 from goals.rollup import storage
 from goals.rollup.engine import Assessment
 from goals.rollup.storage import node_engine, tree_is_stale
+
+
+def missing_words(count: int) -> str:
+    """ "3 inputs missing" for a stored ``missing`` count ("" for none): the one wording of the
+    executive's ranked list, its status map, the monthly report and the node page."""
+    if not count:
+        return ""
+    return ngettext("%(n)s input missing", "%(n)s inputs missing", count) % {"n": count}
+
 
 REASON_TEXTS = {
     "no_number": _("It has no number of its own."),

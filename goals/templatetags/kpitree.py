@@ -23,6 +23,12 @@ def quantity(value, unit: str = ""):
 
 
 @register.filter
+def quantity_entered(value, unit: str = ""):
+    """An actual as it was entered, a count's decimals included (goals.units.format_quantity)."""
+    return format_quantity(value, unit, get_language() or "en", entered=True)
+
+
+@register.filter
 def quantity_compact(value, unit: str = ""):
     """Short form for boxes and headlines: ¥120M / 1億2,000万円."""
     return format_quantity(value, unit, get_language() or "en", compact=True)

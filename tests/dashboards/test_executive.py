@@ -255,6 +255,46 @@ def test_actuals_missing_counts_the_window_shown_as_the_node_pages_and_the_api_d
         assert executive.get(f"/nodes/{node.pk}/", params).context["page"].figures.missing == said[code]
 
 
+def _missing_said(text: str) -> int:
+    """The count in "… · 9 inputs missing" (0 when the text does not mention any)."""
+    found = re.search(r"(\d+) inputs? missing", text)
+    return int(found.group(1)) if found else 0
+
+
+def test_a_kpi_missing_data_says_how_many_on_the_ranked_list_the_status_map_and_the_report(demo):
+    """§1.5 of issue 9: a KPI with no data for months read "Off track 37%" with no mention of it.
+    The ranked list's "why", the status map's boxes (label and hover text), the monthly report
+    and the progress API now give the same stored count of missing inputs for the same window."""
+    from django.db.models import F
+
+    leads = Node.objects.get(tree_id=demo.tree_id, code="leads_approached")  # daily
+    october = Measurement.objects.filter(node=leads, period_start__month=10, period_start__year=2026)
+    october.filter(period_start__day__lte=9).delete()  # nine days without an actual
+    october.update(value=F("value") / 2)  # and far behind on the others, whatever the rule
+    jobs.tree_rollup(root_id=demo.pk, as_of=TODAY)
+    params = {"period": "month", "month": "2026-10"}
+    executive = demo_user("executive")
+    (panel,) = page(executive, **params).context["panels"]
+
+    api = APIClient()
+    api.force_authenticate(Membership.objects.get(role=Role.EXECUTIVE, organisation=demo.organisation).user)
+    answer = api.get(f"/api/v1/nodes/{leads.pk}/progress/", {"from": "2026-10-01", "to": "2026-10-31"})
+    from_api = answer.json()["to_date"]["missing_inputs"]
+    assert from_api == 9
+
+    (ranked,) = [row for row in panel.behind if row.node.pk == leads.pk]
+    assert _missing_said(ranked.explanation) == from_api
+    icicle = panel.icicle["data"][0]
+    text = dict(zip(icicle["ids"], icicle["text"], strict=True))
+    assert _missing_said(text[str(leads.pk)]) == from_api
+    assert "%{text}" in icicle["hovertemplate"]  # the hover says it too
+    assert _missing_said(str(panel.outline).split(f"/nodes/{leads.pk}/")[1].split("</li>")[0]) == from_api
+
+    report = executive.get(f"/trees/{demo.pk}/report/", {"month": "2026-10"}).context["report"]
+    (item,) = [item for item in report.attention if item.row.node.pk == leads.pk]
+    assert _missing_said(item.why) == from_api == item.row.figures.missing
+
+
 def test_a_pending_rollup_is_flagged(demo):
     from goals.models import RollupState
 

@@ -43,7 +43,8 @@ def test_a_flow_is_charted_as_running_totals_with_the_projection_to_the_deadline
     # The target of each month, added up: 36.25, 36.25 + 37.5, … (the line from 35 to 50),
     # rounded for the chart (the hover text and the table carry the exact numbers).
     assert drawn["Target, running total"]["y"][:2] == pytest.approx([36.25, 73.75], abs=0.05)
-    assert "Target, running total: 73.75 appointments" in actual["text"][1]
+    # A count is shown whole (§2.6 of issue 9): 73.75 appointments read "74 appointments".
+    assert "Target, running total: 74 appointments" in actual["text"][1]
     assert drawn["Target, running total"]["y"][-1] == 517.5
     # Each point is marked with its month's status: April off track (✗), May on track.
     assert actual["marker"]["symbol"][:2] == ["x", "circle"]
@@ -51,7 +52,9 @@ def test_a_flow_is_charted_as_running_totals_with_the_projection_to_the_deadline
     # A line through the running totals (and zero before April) rises 35 a month: from May's
     # 70 to March it reaches 420, 97.5 short of the year's 517.5.
     assert chart.expected == pytest.approx(420)
-    assert chart.expected_text == "Expected at the deadline: 420 appointments (97.5 appointments short)"
+    assert (
+        chart.expected_text == "Expected at the deadline: 420 appointments (98 appointments short)"
+    )  # a count is shown whole
     assert drawn["Projection"]["y"][:2] == [None, 70]
     assert drawn["Expected at the deadline"]["y"] == [420]
     layout = chart.figure["layout"]
@@ -93,12 +96,12 @@ def test_the_nodes_own_figures_and_its_childrens_for_the_window(manager, nodes):
     appointments = children["appointments"]
     assert (appointments.figures.actual, appointments.figures.target) == (30, 36.25)
     assert appointments.figures.status == "off_track"
-    assert appointments.gap_text == "6.25 appointments short"
+    assert appointments.gap_text == "6 appointments short"  # 6.25: a count is shown whole
     assert appointments.sparkline.last is not None  # April and May drawn
     assert children["close_rate"].figures.status == "no_data"
     html = response.content.decode()
     assert f'href="/nodes/{nodes["appointments"].pk}/?period=month&amp;month=2026-04"' in html
-    assert "6.25 appointments short" in html and "82.8%" in html and "✗ Off track" in html
+    assert "6 appointments short" in html and "82.8%" in html and "✗ Off track" in html
     assert 'value="2026-04"' in html  # the period selector keeps the window
 
 

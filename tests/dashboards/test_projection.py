@@ -114,3 +114,49 @@ def test_running_totals_skip_missing_periods():
 )
 def test_projected_gap_reads_like_the_rollup_gap(expected, direction, goal, low, high, gap):
     assert projected_gap(expected, direction=direction, goal=goal, low=low, high=high) == gap
+
+
+@pytest.mark.parametrize(
+    ("case", "actuals", "aggregation", "unit", "expected", "clamped"),
+    [
+        # §2.6 of issue 9: a falling rate was "expected at −3.27%"; a percentage is 0–100.
+        ("rate falling below zero", [30, 20, 10, N, N, N, N], "average", "%", 0, True),
+        ("rate rising above 100", [80, 90, 100, N], "average", "%", 100, True),
+        ("rate inside", [40, 42, 44, N], "average", "%", 46, False),
+        # A count never goes below zero …
+        ("count falling below zero", [9, 6, 3, N, N], "average", "contacts", 0, True),
+        # … and a running total of a count may well pass 100 (only the floor bounds a total).
+        ("flow of contacts", [60, 60, N], "sum", "contacts", 180, False),
+        # Any other unit (a yen profit) goes where its line goes.
+        ("profit into a loss", [30, 20, 10, N, N], "average", "JPY", -10, False),
+        ("no unit", [3, 2, 1, N, N], "average", "", -1, False),
+    ],
+)
+def test_a_projection_stays_within_its_units_range(case, actuals, aggregation, unit, expected, clamped):
+    projection = project(actuals, [50] * len(actuals), aggregation=aggregation, unit=unit)
+    assert projection.expected == pytest.approx(expected), case
+    assert projection.clamped is clamped, case
+    low, high = (0, 100) if unit == "%" else (0, None) if unit == "contacts" else (None, None)
+    for value in projection.line:
+        if value is not None:
+            assert low is None or value >= low, case
+            assert high is None or projection.cumulative or value <= high, case
+
+
+@pytest.mark.parametrize(
+    ("actuals", "unit", "said"),
+    [
+        ([30, 20, 10, N, N, N, N], "%", "Expected at the deadline: 0% (50% short) · the straight line leaves"),
+        ([40, 45, 50, N], "%", "Expected at the deadline: 55% (5% ahead)"),
+        ([343.16, N], "contacts", "Expected at the deadline: 343 contacts"),
+    ],
+)
+def test_the_expected_text_says_the_projection_was_held_at_the_limit(actuals, unit, said):
+    from dashboards.pages.node import expected_words
+    from goals.models import Node
+
+    node = Node(name="x", unit=unit, direction="increase", time_aggregation="average")
+    targets = [50] * len(actuals) if unit == "%" else [N] * len(actuals)
+    text = expected_words(project(actuals, targets, aggregation="average", unit=unit), node)
+    assert text.startswith(said)
+    assert ("held at the limit" in text) is ("leaves" in said)

@@ -65,7 +65,7 @@ def test_every_node_in_tree_order_with_the_months_stored_figures(manager, nodes)
     appointments = rows["appointments"].figures
     assert (appointments.actual, appointments.target, appointments.status) == (30, 36.25, "off_track")
     assert appointments.attainment == pytest.approx(82.7586, abs=1e-3)
-    assert rows["appointments"].gap_text == "6.25 appointments short"
+    assert rows["appointments"].gap_text == "6 appointments short"  # 6.25: a count is shown whole
     # What is shown is what the rollup stored (never recomputed here).
     stored = RollupSeries.objects.get(node=nodes["appointments"]).series
     assert stored["attainment"][stored["period"].index("2026-04-01")] == appointments.attainment
@@ -74,7 +74,7 @@ def test_every_node_in_tree_order_with_the_months_stored_figures(manager, nodes)
     # Nothing entered: no data, and the missing actual counted.
     assert rows["close_rate"].figures.status == "no_data" and rows["close_rate"].figures.missing == 1
     html = response.content.decode()
-    assert "82.8%" in html and "6.25 appointments short" in html
+    assert "82.8%" in html and "6 appointments short" in html
     assert "✗ Off track" in html and "! At risk" in html  # the status as a symbol and a word
     assert made.counts["off_track"] >= 1 and sum(made.counts.values()) == len(made.rows)
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from goals.units import format_quantity, format_range, is_yen
+from goals.units import clamped, format_quantity, format_range, is_count, is_yen, valid_range
 
 D = Decimal
 
@@ -27,7 +27,7 @@ D = Decimal
         (D("12345"), "JPY", "ja", True, "1.2万円"),
         (D("9999"), "JPY", "ja", True, "9,999円"),
         (D("1500000000"), "JPY", "en", True, "¥1.5B"),
-        (D("1250000"), "JPY", "en", True, "¥1.2M"),  # half to even, as everywhere
+        (D("1250000"), "JPY", "en", True, "¥1.3M"),  # half up, as people round (§2.6 of issue 9)
         (D("1350000"), "JPY", "en", True, "¥1.4M"),
         (D("999"), "JPY", "en", True, "¥999"),
         (D("1000"), "JPY", "en", True, "¥1k"),
@@ -159,3 +159,82 @@ def test_is_yen(unit, expected):
 )
 def test_format_range_says_the_unit_once(low, high, unit, language, compact, expected):
     assert format_range(low, high, unit, language, compact=compact) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "language", "compact", "expected"),
+    [
+        # §2.6 of issue 9: 1,250 read "1.2k" beside 1,300 as "1.3k". Halves round up, as people do.
+        (D("1250"), "", "en", True, "1.3k"),
+        (D("1350"), "", "en", True, "1.4k"),
+        (1250.0, "", "en", True, "1.3k"),
+        (D("1250"), "JPY", "en", True, "¥1.3k"),
+        (D("12500"), "JPY", "ja", True, "1.3万円"),
+        (D("2.675"), "%", "en", False, "2.68%"),
+        (2.675, "%", "en", False, "2.68%"),  # the float's text, not its binary expansion
+        (D("0.125"), "x", "en", False, "0.13 x"),
+        (D("-1250"), "JPY", "en", True, "-¥1.3k"),  # away from zero
+        (D("1234.5"), "JPY", "en", False, "¥1,235"),
+        (D("150000000"), "JPY", "ja", True, "1億5,000万円"),
+        # A count is whole things: "343.16 contacts" is 343 contacts, an average 2.5 is 3.
+        (343.16, "contacts", "en", False, "343 contacts"),
+        (856.84, "contacts", "en", False, "857 contacts"),
+        (D("2.5"), "appointments", "en", False, "3 appointments"),
+        (D("2.5"), "appointments", "en", True, "3 appointments"),
+        (D("999.6"), "leads", "en", True, "1k leads"),
+        (D("1249.6"), "leads", "en", True, "1.2k leads"),
+        (D("12.4"), "件", "ja", False, "12 件"),
+        (D("1.5"), "contact", "en", False, "2 contact"),
+        # Other units keep their decimals.
+        (D("343.16"), "hours", "en", False, "343.16 hours"),
+        (D("3.27"), "%", "en", False, "3.27%"),
+    ],
+)
+def test_format_quantity_rounds_half_up_and_counts_whole(value, unit, language, compact, expected):
+    assert format_quantity(value, unit, language, compact=compact) == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "count", "valid"),
+    [
+        ("%", False, (0.0, 100.0)),
+        ("contacts", True, (0.0, None)),
+        ("Customers", True, (0.0, None)),
+        ("appointment", True, (0.0, None)),
+        ("JPY", False, (None, None)),
+        ("hours", False, (None, None)),
+        ("", False, (None, None)),
+    ],
+)
+def test_units_know_their_valid_range(unit, count, valid):
+    assert is_count(unit) is count
+    assert valid_range(unit) == valid
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (-3.27, "%", (0.0, True)),  # the rate "expected at −3.27%"
+        (104.5, "%", (100.0, True)),
+        (42.0, "%", (42.0, False)),
+        (-12.0, "contacts", (0.0, True)),
+        (1e9, "contacts", (1e9, False)),
+        (-5e6, "JPY", (-5e6, False)),  # a yen amount can be a loss
+    ],
+)
+def test_clamped_to_the_units_range(value, unit, expected):
+    assert clamped(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "entered", "expected"),
+    [
+        # What someone typed is echoed as typed; what was computed from it is whole.
+        (D("44.6"), "appointments", True, "44.6 appointments"),
+        (D("44.6"), "appointments", False, "45 appointments"),
+        (D("44"), "appointments", True, "44 appointments"),
+        (D("44.625"), "%", True, "44.63%"),
+    ],
+)
+def test_an_entered_count_is_echoed_as_typed(value, unit, entered, expected):
+    assert format_quantity(value, unit, "en", entered=entered) == expected
