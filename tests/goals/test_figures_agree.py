@@ -9,7 +9,7 @@ never contradicts the attainment as displayed. Once per run the node page and th
 report are compared too. Each example's data is created and rolled back inside one transaction.
 
 Some comparisons leave out cases with a known defect that another branch is fixing; each such
-restriction says so with "widened when issue 9 §… lands".
+restriction says why.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dashboards.pages.node import node_figures
 from dashboards.stored import nodes_window_figures, tree_window_figures
 from dashboards.windows import custom_window, fytd_window, month_window, quarter_window
 from goals.models import Measurement, Membership, Node, Organisation, RollupChange
-from goals.periods import period_end, period_start, period_starts
+from goals.periods import period_starts
 from goals.rollup import columns, document, explain, jobs, storage
 
 TODAY = date(2026, 11, 20)
@@ -162,11 +162,6 @@ def _displayed(attainment: float) -> Decimal:
     return Decimal(repr(attainment)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _whole_periods(window, frequency: str) -> bool:
-    first = period_start(window.first, frequency, FISCAL)
-    return first == window.first and period_end(period_start(window.last, frequency, FISCAL), frequency) == window.last
-
-
 pages_checked: list[bool] = []
 
 
@@ -252,11 +247,6 @@ def _check_progress(node: Node, window, stored: dict, shown) -> None:
             entry.status,
             entry.missing,
         ), (node.code, row["period_start"])
-    # widened when issue 9 §2.1 lands: the API moves ``from`` back to the start of a week
-    # (or quarter) that straddles the window's first day, so only windows of whole periods of
-    # the node are compared: no weekly node, no quarterly node in a month window (issue 9 §2.2).
-    if not _whole_periods(window, node.frequency):
-        return
     whole = answer["to_date"]
     assert (whole["actual"], whole["target"], whole["target_min"], whole["target_max"]) == (
         shown.actual,
@@ -283,10 +273,6 @@ def _check_status_as_displayed(node: Node, stored: dict) -> None:
             if entry.attainment is None or entry.reason not in ("thresholds", "out_of_range", "weighted_children"):
                 continue
             shown = _displayed(entry.attainment)
-            # widened when issue 9 §1.2 lands: a value that rounds onto a threshold is judged on
-            # the unrounded attainment today, so those are left out.
-            if any(abs(Decimal(repr(entry.attainment)) - t) < Decimal("0.05") for t in (at_risk, off_track)):
-                continue
             if entry.reason == "out_of_range":
                 expected = "off_track" if shown < off_track else "at_risk"
             else:
@@ -297,11 +283,10 @@ def _check_status_as_displayed(node: Node, stored: dict) -> None:
 def _flow(node: Node, children: dict[int, list[Node]]) -> bool:
     """Its value over a window is the sum of its values over the window's parts: a flow entered
     by hand, or a sum of flows."""
-    # widened when issue 9 §1.3 lands: no formula node (a flow formula is the formula over the
-    # window's sums today), and no quarterly node, whose month is its quarter (issue 9 §2.2).
+    # A quarterly node is not due in a month (docs/rollup.md §3): its months are no data.
     if node.frequency == "quarterly" or node.time_aggregation != "sum":
         return False
-    if node.value_source == "manual":
+    if node.value_source in ("manual", "formula"):
         return True
     return node.value_source == "sum" and all(_flow(child, children) for child in children[node.pk])
 
