@@ -62,6 +62,33 @@ class NodeAdmin(SimpleHistoryAdmin, MPTTModelAdmin):
         obj.pk = saved.pk
 
 
-admin.site.register(Organisation)
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    # A new organisation is created here; its settings change on its Settings page, through
+    # goals.services.organisation_update — a fiscal year moved here would leave every stored
+    # quarter and year of its trees wrong until some later rollup.
+    SETTINGS_FIELDS = ("fiscal_year_start_month", "members_see_team_attainment")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *(self.SETTINGS_FIELDS if obj is not None else ()))
+
+
 admin.site.register(Membership)
-admin.site.register(Measurement)
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    """Read only: actuals are entered in the app or the API (goals.actuals), which check locks and
+    the node's window, keep the value history and request the tree's rollup — the admin does none."""
+
+    list_display = ("node", "period_start", "value", "entered_by", "entered_at")
+    list_select_related = ("node", "entered_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

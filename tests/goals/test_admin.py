@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from goals import services
 from goals.admin import NodeAdminForm
-from goals.models import Node
+from goals.models import Measurement, Node
 
 
 def admin_data(node: Node, **changes) -> dict[str, str]:
@@ -88,3 +91,34 @@ def test_the_admin_deletes_no_node(admin_client_logged_in, saas_tree):
 
     assert response.status_code == 403
     assert Node.objects.filter(pk=node.pk).exists()
+
+
+def test_the_admin_shows_actuals_read_only(admin_client_logged_in, saas_tree):
+    # Actuals go through goals.actuals (locks, window, history, rollup request); the admin skips all.
+    node = Node.objects.get(tree_id=saas_tree.tree_id, code="appointments")
+    measurement = Measurement.objects.create(node=node, period_start=date(2026, 4, 1), value=Decimal("30"))
+    url = reverse("admin:goals_measurement_change", args=[measurement.pk])
+
+    assert admin_client_logged_in.get(url).status_code == 200
+    response = admin_client_logged_in.post(url, {"node": node.pk, "period_start": "2026-04-01", "value": "999"})
+    assert response.status_code == 403
+    assert admin_client_logged_in.get(reverse("admin:goals_measurement_add")).status_code == 403
+    delete = admin_client_logged_in.post(
+        reverse("admin:goals_measurement_delete", args=[measurement.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    measurement.refresh_from_db()
+    assert measurement.value == Decimal("30")
+
+
+def test_the_admin_changes_no_organisation_setting(admin_client_logged_in, organisation):
+    # The fiscal year is changed on the Settings page (goals.services.organisation_update).
+    page = admin_client_logged_in.get(reverse("admin:goals_organisation_change", args=[organisation.pk]))
+
+    assert page.status_code == 200
+    assert 'name="fiscal_year_start_month"' not in page.content.decode()
+    assert 'name="name"' in page.content.decode()
+    assert (
+        'name="fiscal_year_start_month"'
+        in admin_client_logged_in.get(reverse("admin:goals_organisation_add")).content.decode()
+    )
