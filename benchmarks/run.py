@@ -220,8 +220,6 @@ def _incremental(root, repeat: int) -> dict:
 
 
 def measure(args) -> dict:
-    from goals.rollup import jobs
-
     _setup_django()
     from django import get_version
     from django.core.management import call_command
@@ -229,6 +227,7 @@ def measure(args) -> dict:
 
     from goals.dev.trees import tree_generate
     from goals.models import Node, Organisation
+    from goals.rollup import jobs
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
