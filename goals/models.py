@@ -444,6 +444,7 @@ class RollupSeries(models.Model):
 
     node = models.OneToOneField(Node, on_delete=models.CASCADE, related_name="rollup")
     series = JSONDocumentField(default=dict)
+    # When the document last changed: a run that computes the same document leaves the row alone.
     computed_at = models.DateTimeField()
 
     def __str__(self) -> str:

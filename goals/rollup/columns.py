@@ -117,7 +117,7 @@ class ColumnarRollup:
         periods = self.engine.periods(self.specs[0])
         on_grid = set(periods)
         for node_id in self.ids:
-            if any(day not in on_grid for day in self.engine.points.get(node_id, ())):
+            if not on_grid.issuperset(self.engine.points.get(node_id, ())):
                 return False
         for spec in self.specs:
             # A period's override on a node without a target mixes known and unknown targets:
@@ -170,8 +170,7 @@ class ColumnarRollup:
             row = self.index.get(node_id)
             if row is None or not points:
                 continue
-            cols = [column[day] for day in points]
-            values[row, cols] = list(points.values())
+            values[row, list(map(column.__getitem__, points))] = list(points.values())
         self.values = values
         self.present = ~np.isnan(values)
         frequency = self.shape[0]
@@ -595,21 +594,18 @@ class ColumnarRollup:
                 encoded[column] = _rows_json(getattr(out, column)[rows])
             encoded["status"] = _rows_json(status_names[out.status[rows].astype(np.int64) + 1])
             encoded["reason"] = _rows_json(reason_names[out.reason[rows].astype(np.int64)])
+            # One str.format per node: the labels (ISO dates, no braces) and each column's array.
             period = json.dumps(grid.labels, separators=(",", ":"))
-            parts = []
-            for n in range(len(rows)):
-                columns = "".join(f',"{c}":[{encoded[c][n]}]' for c in COLUMNS)
-                parts.append(f'"period":{period}{columns}')
-            fragments[name] = parts
+            template = f'"period":{period}' + "".join(f',"{c}":[{{}}]' for c in COLUMNS)
+            fragments[name] = [template.format(*row) for row in zip(*(encoded[c] for c in COLUMNS), strict=True)]
         as_of = json.dumps(self.engine.as_of.isoformat())
-        documents = []
-        for n, i in enumerate(rows):
-            document = (
-                f'{{{fragments["period"][n]},"as_of":{as_of},'
-                f'"quarter":{{{fragments["quarter"][n]}}},"year":{{{fragments["year"][n]}}}}}'
+        template = '{{{},"as_of":' + as_of + ',"quarter":{{{}}},"year":{{{}}}}}'
+        return [
+            (self.ids[i], template.format(period, quarter, year))
+            for i, period, quarter, year in zip(
+                rows, fragments["period"], fragments["quarter"], fragments["year"], strict=True
             )
-            documents.append((self.ids[i], document))
-        return documents
+        ]
 
 
 def shown_attainments(attainment: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import FloatField, Q
+from django.db.models import CharField, FloatField, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -72,12 +72,15 @@ def _tree_actuals(tree_id: int) -> dict[int, dict[date, float]]:
     The rebuild of a large tree reads hundreds of thousands of actuals, and Django's per-row
     conversions (a Decimal for each value, a date parsed from each string on SQLite) were most of
     the time it took to load them: the query is built by the ORM but its rows are read raw, the
-    value cast to a float by the database and each distinct period parsed once. The floats are
-    those ``float(value)`` of the DecimalField would give (see ``_as_read_by_django``).
+    value cast to a float by the database and each distinct period parsed once. On SQLite the
+    period is cast to text too: its driver otherwise parses every ``date`` column value itself,
+    with Django's converter, once per row. The floats are those ``float(value)`` of the
+    DecimalField would give (see ``_as_read_by_django``).
     """
-    query = Measurement.objects.filter(node__tree_id=tree_id, node__is_archived=False).order_by()
-    sql, params = query.values_list("node_id", "period_start", Cast("value", FloatField())).query.sql_with_params()
     sqlite = connection.vendor == "sqlite"
+    query = Measurement.objects.filter(node__tree_id=tree_id, node__is_archived=False).order_by()
+    period = Cast("period_start", CharField()) if sqlite else "period_start"
+    sql, params = query.values_list("node_id", period, Cast("value", FloatField())).query.sql_with_params()
     periods: dict[object, date] = {}
     points: dict[int, dict[date, float]] = defaultdict(dict)
     with connection.cursor() as cursor:
@@ -338,14 +341,23 @@ def documents_upsert(documents: list[tuple[int, str]], computed_at) -> None:
     and a second JSON encoding per node and without its batches (SQLite's take 333 rows, so their
     number grew with the tree): one prepared statement run over all rows (``executemany``), in
     process on SQLite and pipelined by psycopg on PostgreSQL. Sending the rows to PostgreSQL as two
-    arrays for one ``INSERT … SELECT FROM unnest(…)`` measured three times slower.
+    arrays for one ``INSERT … SELECT FROM unnest(…)`` measured three times slower. A row whose
+    document is unchanged is not written again (most of a same-day re-run on PostgreSQL was the
+    write of identical documents).
     """
     table = connection.ops.quote_name(RollupSeries._meta.db_table)
     computed_at = connection.ops.adapt_datetimefield_value(computed_at)
+    # PostgreSQL's json type has no equality: its text is compared.
+    changed = (
+        f"{table}.series::text IS DISTINCT FROM EXCLUDED.series::text"
+        if connection.vendor == "postgresql"
+        else f"{table}.series IS NOT EXCLUDED.series"
+    )
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (node_id, series, computed_at) VALUES (%s, %s, %s) "  # noqa: S608 (no user input)
-            "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at",
+            "ON CONFLICT (node_id) DO UPDATE SET series = EXCLUDED.series, computed_at = EXCLUDED.computed_at "
+            f"WHERE {changed}",
             [(pk, document, computed_at) for pk, document in documents],
         )
 
