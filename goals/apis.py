@@ -315,9 +315,13 @@ class NodeDetailApi(OrganisationApi):
 
 
 class NodeArchiveApi(OrganisationApi):
-    @extend_schema(request=None, responses={200: NodeOutputSerializer, **_READ_ERRORS})
+    @extend_schema(request=None, responses={200: NodeOutputSerializer, **_WRITE_ERRORS})
     def post(self, request, pk: int):
-        node = services.node_archive(node=self.node(pk), actor=request.user)
+        try:
+            # Refused (400) while a formula above uses a code of its subtree.
+            node = services.node_archive(node=self.node(pk), actor=request.user)
+        except DjangoValidationError as error:
+            raise _service_errors(error) from None
         return Response(_output([node])[0])
 
 

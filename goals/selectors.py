@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,11 +111,67 @@ def history_by_node(node_ids: Sequence[int]) -> dict[int, tuple[Decimal, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+@dataclass(frozen=True)
+class FormulaScope:
+    """The codes a formula node's formula is checked against (goals.smart.NodeContext)."""
+
+    below: frozenset[str] = frozenset()
+    above: frozenset[str] = frozenset()
+    tree: frozenset[str] = frozenset()
+
+
+def formula_scopes(
+    items: Sequence[tuple[Node, Node | None]], *, whole_trees: Sequence[Node] | None = None
+) -> list[FormulaScope]:
+    """For each (node, parent) — the node saved or being created under ``parent`` — the codes
+    under it, of it and above it, and in its whole tree; empty for a node without a formula.
+    One query for them all (none if no node has a formula, or when ``whole_trees`` are the
+    active nodes of their trees, already loaded)."""
+    anchors = [(node if node.pk else parent) if node.value_source == "formula" else None for node, parent in items]
+    tree_ids = {a.tree_id for a in anchors if a is not None and a.tree_id}
+    trees: dict[int, tuple[list[int], list[tuple[int, int | None, int, str]]]] = {}
+    if tree_ids:
+        if whole_trees is not None:
+            loaded = sorted(
+                ((n.tree_id, n.pk, n.parent_id, n.lft, n.code) for n in whole_trees if n.tree_id in tree_ids),
+                key=lambda row: (row[0], row[3]),
+            )
+        else:
+            loaded = (
+                Node.objects.filter(tree_id__in=tree_ids, is_archived=False)
+                .order_by("tree_id", "lft")
+                .values_list("tree_id", "pk", "parent_id", "lft", "code")
+            )
+        rows: dict[int, list[tuple[int, int | None, int, str]]] = defaultdict(list)
+        for tree_id, pk, parent_id, lft, code in loaded:
+            rows[tree_id].append((pk, parent_id, lft, code))
+        trees = {tree_id: ([r[2] for r in found], found) for tree_id, found in rows.items()}
+    scopes = []
+    for (node, _parent), anchor in zip(items, anchors, strict=True):
+        if anchor is None:
+            scopes.append(FormulaScope())
+            continue
+        lefts, rows = trees.get(anchor.tree_id, ([], []))
+        by_pk = {pk: (parent_id, code) for pk, parent_id, _lft, code in rows} if rows else {}
+        tree = {code for pk, _p, _l, code in rows if pk != node.pk}
+        below: set[str] = set()
+        if node.pk:
+            below = {code for _pk, _p, _l, code in rows[bisect_right(lefts, node.lft) : bisect_left(lefts, node.rght)]}
+        above = {node.code} if node.code else set()
+        up = node.parent_id if node.pk else (anchor.pk if anchor is not node else None)
+        while up is not None and up in by_pk:
+            up, code = by_pk[up]
+            above.add(code)
+        scopes.append(FormulaScope(frozenset(below), frozenset(above), frozenset(tree | above)))
+    return scopes
+
+
 def smart_context(
     node: Node,
     *,
     parent: Node | None,
     children: Sequence[Node],
+    scope: FormulaScope | None = None,
     sibling_kpis: int = 0,
     history: tuple[Decimal, ...] = (),
     inherited: tuple[date | None, date | None] = (None, None),
@@ -139,7 +196,9 @@ def smart_context(
         parent_value_source=parent.value_source if parent else None,
         parent_unit=parent.unit if parent else "",
         parent_deadline=parent.deadline if parent else None,
-        child_codes=frozenset(c.code for c in children),
+        descendant_codes=scope.below if scope else frozenset(),
+        above_codes=scope.above if scope else frozenset(),
+        tree_codes=scope.tree if scope else frozenset(),
         child_units=tuple(c.unit for c in children),
         kpis_under_ksf=kpis,
         history=history,
@@ -193,6 +252,7 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
         node,
         parent=parent,
         children=children,
+        scope=formula_scopes([(node, parent)])[0],
         sibling_kpis=sibling_kpis,
         history=history,
         inherited=inherited,
@@ -201,7 +261,7 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
 
 
 def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
-    """SMART reports for a list of nodes that forms whole subtrees, with one extra query.
+    """SMART reports for the active nodes of whole trees, with one extra query (their history).
 
     Linear in the number of nodes: each parent's KPIs are counted once, not once per child
     (a KSF with 2,000 children made that four million steps).
@@ -216,6 +276,9 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
     history = history_by_node(list(by_id))
     # Each node's window as the rollup resolves it (nodes come in tree order, parents first).
     windows = tree_windows((n.pk, n.parent_id, n.start_date, n.deadline) for n in nodes)
+    scopes = dict(
+        zip(by_id, formula_scopes([(n, by_id.get(n.parent_id)) for n in nodes], whole_trees=nodes), strict=True)
+    )
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
@@ -223,6 +286,7 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
             n,
             parent=parent,
             children=children[n.pk],
+            scope=scopes[n.pk],
             sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
             history=history.get(n.pk, ()),
             inherited=windows.get(n.parent_id, (None, None)),
@@ -276,6 +340,7 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
         kpis_under.update(n.parent_id for n in nodes if n.kind == Kind.KPI and n.parent_id in outside)
     history = history_by_node(ids)
     windows = storage.nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
+    scopes = dict(zip(ids, formula_scopes([(n, parents.get(n.parent_id)) for n in nodes]), strict=True))
     reports = {}
     for n in nodes:
         parent = parents.get(n.parent_id) if n.parent_id is not None else None
@@ -283,6 +348,7 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
             n,
             parent=parent,
             children=children[n.pk],
+            scope=scopes[n.pk],
             sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
             history=history.get(n.pk, ()),
             inherited=windows.get(n.parent_id, (None, None)),

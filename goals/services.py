@@ -11,7 +11,7 @@ open transactions IMMEDIATE).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -229,8 +229,8 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
     old_code = node.code
     _apply(node, data)
     if node.code != old_code:
-        # The parent's formula names the old code: renaming would leave it pointing at nothing.
-        formula_use = _formula_use_message(Node(code=old_code, parent=node.parent))
+        # A formula above names the old code: renaming would leave it pointing at nothing.
+        formula_use = _formula_use_message(node, codes=[old_code])
         if formula_use:
             raise ValidationError({"code": [formula_use]})
     if errors := _reporter_errors(data, node.organisation_id):
@@ -245,21 +245,37 @@ def node_update(*, node: Node, actor, data: Mapping[str, Any], reason: str = "")
     return node
 
 
-def _formula_use_message(node: Node) -> str | None:
-    """Why ``node`` may not leave its parent: the parent's formula names its code."""
-    parent = node.parent
-    if parent is None or parent.value_source != "formula":
+def _formula_use_message(
+    node: Node, *, codes: Iterable[str] | None = None, staying_under: Node | None = None
+) -> str | None:
+    """Why ``node`` may not leave the formulas above it: an ancestor computes its value with a
+    formula that names its code (or one of ``codes``: its subtree's, when the subtree leaves too).
+
+    ``staying_under`` is a move's new parent: the formulas above it keep the node under them.
+    """
+    if node.parent_id is None:
         return None
-    try:
-        uses_code = node.code in smart.formulas.parse(parent.formula).codes
-    except smart.formulas.FormulaError:
-        return None
-    if not uses_code:
-        return None
-    return _("%(parent)s computes its value with a formula that uses %(code)s; change that formula first.") % {
-        "parent": parent.name,
-        "code": node.code,
-    }
+    leaving = set(codes) if codes is not None else {node.code}
+    formulas_above = Node.objects.filter(
+        tree_id=node.tree_id, lft__lt=node.lft, rght__gt=node.rght, value_source="formula", is_archived=False
+    )
+    if staying_under is not None and staying_under.tree_id == node.tree_id:
+        formulas_above = formulas_above.exclude(lft__lte=staying_under.lft, rght__gte=staying_under.rght)
+    for above in formulas_above.order_by("-level"):
+        try:
+            used = sorted(leaving & smart.formulas.parse(above.formula).codes)
+        except smart.formulas.FormulaError:
+            continue
+        if used:
+            return _("%(parent)s computes its value with a formula that uses %(code)s; change that formula first.") % {
+                "parent": above.name,
+                "code": ", ".join(used),
+            }
+    return None
+
+
+def _subtree_codes(node: Node) -> list[str]:
+    return list(node.get_descendants(include_self=True).filter(is_archived=False).values_list("code", flat=True))
 
 
 def move_targets(node: Node) -> list[Node]:
@@ -291,7 +307,7 @@ def node_move(*, node: Node, actor, new_parent: Node, position: int | None = Non
     if target.tree_id == node.tree_id and node.lft <= target.lft and target.rght <= node.rght:
         raise ValidationError({"parent": [_("A node cannot move under itself or its own descendants.")]})
     if node.parent is not None and node.parent.pk != target.pk:
-        formula_use = _formula_use_message(node)
+        formula_use = _formula_use_message(node, codes=_subtree_codes(node), staying_under=target)
         if formula_use:
             raise ValidationError({"parent": [formula_use]})
     if target.tree_id != node.tree_id:
@@ -336,8 +352,8 @@ def node_archive(*, node: Node, actor) -> Node:
     """Archive the node and its subtree. Their actuals and history stay."""
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("parent").get(pk=node.pk)
-    # Like a move or a delete, archiving takes the node out of its parent's children.
-    formula_use = _formula_use_message(node)
+    # Like a move or a delete, archiving takes the node and its subtree from under the formulas above.
+    formula_use = _formula_use_message(node, codes=_subtree_codes(node))
     if formula_use:
         raise ValidationError({NON_FIELD_ERRORS: [formula_use]})
     now = timezone.now()

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from goals import formula as formulas
 from goals.periods import (
@@ -110,7 +110,12 @@ class NodeContext:
     parent_value_source: str | None = None
     parent_unit: str = ""
     parent_deadline: date | None = None
-    child_codes: frozenset[str] = frozenset()
+    # The codes a formula may name: of the active nodes under it (any depth). ``above_codes``:
+    # its own and its ancestors' (a formula naming them depends on itself); ``tree_codes``: every
+    # active code in its tree (a code elsewhere in it is outside the formula's reach).
+    descendant_codes: frozenset[str] = frozenset()
+    above_codes: frozenset[str] = frozenset()
+    tree_codes: frozenset[str] = frozenset()
     child_units: tuple[str, ...] = ()
     # For a KSF: its KPIs; for a KPI: the KPIs of its KSF including itself.
     kpis_under_ksf: int = 0
@@ -303,6 +308,59 @@ def _measurable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
     yield from _value_source_findings(node, ctx)
 
 
+def _code_list(codes: Iterable[str], limit: int = 8) -> str:
+    """Codes for a message: sorted, at most ``limit`` of them (a KGI may have thousands below)."""
+    ordered = sorted(codes)
+    shown = ", ".join(ordered[:limit])
+    return shown + (" …" if len(ordered) > limit else "")
+
+
+def _formula_code_findings(codes: frozenset[str], ctx: NodeContext) -> Iterable[Finding]:
+    """A formula may name any node under it (docs/rollup.md §1): a code of the node itself or
+    above it is a cycle, one elsewhere in the tree is out of its reach (errors); one that no node
+    has yet is a top-down build waiting for it (a warning: no data until it exists)."""
+    above = codes & ctx.above_codes
+    if above:
+        yield Finding(
+            "M",
+            Level.ERROR,
+            "M-formula-cycle",
+            ngettext(
+                "The formula names %(codes)s, which is this node or above it: its value would depend on itself.",
+                "The formula names %(codes)s, which are this node or above it: its value would depend on itself.",
+                len(above),
+            )
+            % {"codes": _code_list(above)},
+            "formula",
+        )
+    outside = (codes & ctx.tree_codes) - ctx.descendant_codes - above
+    if outside:
+        yield Finding(
+            "M",
+            Level.ERROR,
+            "M-formula-codes",
+            ngettext(
+                "The formula names %(codes)s, which is not under this node; a formula may use only "
+                "the nodes under it (%(known)s).",
+                "The formula names %(codes)s, which are not under this node; a formula may use only "
+                "the nodes under it (%(known)s).",
+                len(outside),
+            )
+            % {"codes": _code_list(outside), "known": _code_list(ctx.descendant_codes) or _("none yet")},
+            "formula",
+        )
+    waiting = codes - ctx.tree_codes - ctx.descendant_codes - above
+    if waiting:
+        yield Finding(
+            "M",
+            Level.WARNING,
+            "M-formula-waiting",
+            _("Waiting for: %(codes)s. No node under it has that code yet; it shows no data until they exist.")
+            % {"codes": _code_list(waiting)},
+            "formula",
+        )
+
+
 def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
     source = node.value_source
     if source == "formula":
@@ -317,24 +375,11 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 "M",
                 Level.ERROR,
                 "M-formula-constant",
-                _("The formula names no child's code, so it gives the same number in every period."),
+                _("The formula names no node's code, so it gives the same number in every period."),
                 "formula",
             )
             return
-        unknown = sorted(parsed.codes - ctx.child_codes)
-        if unknown:
-            yield Finding(
-                "M",
-                Level.ERROR,
-                "M-formula-codes",
-                _("The formula names %(codes)s, which %(verb)s not among its children (%(known)s).")
-                % {
-                    "codes": ", ".join(unknown),
-                    "verb": _("is") if len(unknown) == 1 else _("are"),
-                    "known": ", ".join(sorted(ctx.child_codes)) or _("none yet"),
-                },
-                "formula",
-            )
+        yield from _formula_code_findings(parsed.codes, ctx)
     elif source in AGGREGATING_SOURCES:
         if not ctx.child_units:
             yield Finding(
@@ -595,10 +640,10 @@ def _window_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
 
 # The errors that make a node's number unfit to feed its parent: a unit its parent cannot add
 # up, or a formula that cannot give a number. Others (no target, thresholds, dates) leave the
-# number itself sound: a KPI without a target is still an input a formula above needs.
-UNFIT_INPUT_RULES = frozenset(
-    {"M-unit-parent", "M-unit-mismatch", "M-formula", "M-formula-constant", "M-formula-codes"}
-)
+# number itself sound: a KPI without a target is still an input a formula above needs. A formula
+# naming codes out of its reach (M-formula-codes, -cycle) gives no number at all: the rollup
+# finds no such node under it and reports it as no data, so its parent sees no value.
+UNFIT_INPUT_RULES = frozenset({"M-unit-parent", "M-unit-mismatch", "M-formula", "M-formula-constant"})
 
 
 def input_reports(nodes: Sequence[Any]) -> dict[int, SmartReport]:
@@ -624,7 +669,6 @@ def input_reports(nodes: Sequence[Any]) -> dict[int, SmartReport]:
         context = NodeContext(
             parent_value_source=parent.value_source if parent else None,
             parent_unit=parent.unit if parent else "",
-            child_codes=frozenset(c.code for c in below),
             child_units=tuple(c.unit for c in below),
         )
         reports[node.pk] = SmartReport(

@@ -363,15 +363,23 @@ class ColumnarRollup:
                 out.reason[parent, j] = REASON_INDEX["formula"]
 
     def _formula(self, parent: int, out: Columns, grid: Grid | None = None, period: Columns | None = None) -> None:
+        """TreeRollup._formula_value: the formula over the descendants it names."""
         spec = self.specs[parent]
-        children = self.children[parent]
-        out.missing[parent] = out.missing[children].sum(axis=0) if children else 0
         out.actual[parent] = np.nan
+        out.missing[parent] = 0
         parsed = self.engine._formula(spec)
         if isinstance(parsed, formulas.FormulaError):
             out.reason[parent] = REASON_INDEX["formula_error"]
             return
-        by_code = {self.specs[c].code: out.actual[c] for c in children}
+        named = [
+            self.index[below.id] for code, below in self.engine.formula_inputs(spec).items() if code in parsed.codes
+        ]
+        if named:
+            out.missing[parent] = out.missing[named].sum(axis=0)
+        if len(named) < len(parsed.codes):
+            out.reason[parent] = REASON_INDEX["formula_waiting"]
+            return
+        by_code = {self.specs[c].code: out.actual[c] for c in named}
         width = out.actual.shape[1]
         absent = np.zeros(width, dtype=bool)
         for code in parsed.codes:

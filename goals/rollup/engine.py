@@ -164,6 +164,7 @@ class TreeRollup:
         self._memo: dict[tuple[int, date, date], Assessment] = {}
         self._schedules: dict[int, dict[date, schedules.Target]] = {}
         self._formulas: dict[int, formulas.ParsedFormula | formulas.FormulaError] = {}
+        self._descendants: dict[int, dict[str, NodeSpec]] = {}
         # Caches of pure results (the engine is built per computation, its inputs never change):
         # they keep a whole-tree series linear in the number of periods, not quadratic.
         self._sorted_points: dict[int, tuple[list[date], list[float]]] = {}
@@ -394,31 +395,56 @@ class TreeRollup:
             value = values[-1]
         return value, missing, _reason("actual", aggregation=spec.time_aggregation, points=len(values)), inputs
 
+    def formula_inputs(self, spec: NodeSpec) -> dict[str, NodeSpec]:
+        """The nodes a formula may name: the node's descendants, by code, in tree order (a KGI
+        = sessions × cvr × aov over KPIs under different KSFs; docs/rollup.md §1)."""
+        found = self._descendants.get(spec.id)
+        if found is None:
+            found = self._descendants[spec.id] = {}
+            stack = list(reversed(self.children.get(spec.id, [])))
+            while stack:
+                below = stack.pop()
+                found[below.code] = below
+                stack.extend(reversed(self.children.get(below.id, [])))
+        return found
+
+    def _formula_value(self, spec: NodeSpec, first: date, last: date):
+        """A formula over the descendants it names; their missing inputs are its own."""
+        parsed = self._formula(spec)
+        if isinstance(parsed, formulas.FormulaError):
+            return None, 0, _reason("formula_error", error=str(parsed)), []
+        named = [below for code, below in self.formula_inputs(spec).items() if code in parsed.codes]
+        assessed = [(below, self.assess(below.id, first, last)) for below in named]
+        missing = sum(a.missing for _, a in assessed)
+        inputs = [(below.id, a.actual, a.status) for below, a in assessed]
+        waiting = sorted(parsed.codes - {below.code for below in named})
+        if waiting:
+            # Built top down: the formula was written before the nodes it names (a SMART warning).
+            return None, missing, _reason("formula_waiting", codes=", ".join(waiting)), inputs
+        flow = self._flow_formula(spec, first, last)
+        if flow is not None:
+            value, reason = flow
+            return value, missing, reason, inputs
+        values = {below.code: a.actual for below, a in assessed}
+        absent = sorted(code for code in parsed.codes if values.get(code) is None)
+        if absent:
+            return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
+        # The same arithmetic as the columnar rebuild (goals.rollup.columns): one window is a
+        # column of one.
+        result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
+        if by_zero[0]:
+            # A code, not the message: the reason is stored and translated when shown.
+            return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
+        if overflow[0]:
+            return None, missing, _reason("overflow"), inputs
+        return float(result[0]), missing, _reason("formula", formula=spec.formula), inputs
+
     def _combined_value(self, spec: NodeSpec, children: Sequence[NodeSpec], first: date, last: date):
+        if spec.value_source == "formula":
+            return self._formula_value(spec, first, last)
         assessed = [(child, self.assess(child.id, first, last)) for child in children]
         missing = sum(a.missing for _, a in assessed)
         inputs = [(child.id, a.actual, a.status) for child, a in assessed]
-        if spec.value_source == "formula":
-            flow = self._flow_formula(spec, first, last)
-            if flow is not None:
-                value, reason = flow
-                return value, missing, reason, inputs
-            parsed = self._formula(spec)
-            if isinstance(parsed, formulas.FormulaError):
-                return None, missing, _reason("formula_error", error=str(parsed)), inputs
-            values = {child.code: a.actual for child, a in assessed}
-            absent = sorted(code for code in parsed.codes if values.get(code) is None)
-            if absent:
-                return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
-            # The same arithmetic as the columnar rebuild (goals.rollup.columns): one window is a
-            # column of one.
-            result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
-            if by_zero[0]:
-                # A code, not the message: the reason is stored and translated when shown.
-                return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
-            if overflow[0]:
-                return None, missing, _reason("overflow"), inputs
-            return float(result[0]), missing, _reason("formula", formula=spec.formula), inputs
         present = [(child, a.actual) for child, a in assessed if a.actual is not None]
         if not present:
             return None, missing, _reason("no_inputs", children=len(children)), inputs

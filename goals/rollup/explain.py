@@ -44,7 +44,10 @@ REASON_TEXTS = {
     "formula_error": _("The formula cannot be computed: %(error)s"),
     "formula_missing": _("The formula lacks inputs: %(codes)s."),
     "division_by_zero": _("The formula %(formula)s divides by zero for this period."),
-    "formula": _("Computed with the formula %(formula)s from its children's values for the period."),
+    "formula_waiting": _(
+        "Waiting for %(codes)s: the formula names nodes that do not exist under it yet, so it shows no data until they do."
+    ),
+    "formula": _("Computed with the formula %(formula)s from the values of the nodes it names for the period."),
     "no_inputs": _("None of its %(children)s children has a value for the period."),
     "zero_weights": _("Its children's weights add up to zero."),
     "combined": _("The %(method)s of %(used)s children (%(absent)s without a value)."),

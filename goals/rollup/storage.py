@@ -17,10 +17,11 @@ from decimal import Context as DecimalContext
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import CharField, FloatField, Q
+from django.db.models import CharField, Exists, FloatField, OuterRef, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from goals import formula as formulas
 from goals import smart, targets
 from goals.models import (
     Measurement,
@@ -191,8 +192,23 @@ def tree_engine_around(
     for lft, rght in changed:
         on_path |= Q(lft__lte=lft, rght__gte=rght)
     active = Node.objects.filter(tree_id=root.tree_id, is_archived=False)
-    path = set(active.filter(on_path).values_list("pk", flat=True))
-    nodes = list(active.filter(Q(pk__in=path) | Q(parent_id__in=path)).order_by("lft"))
+    on_path_rows = list(active.filter(on_path).values_list("pk", "lft", "rght", "value_source", "formula"))
+    path = {pk for pk, *_ in on_path_rows}
+    # A formula on the path names nodes anywhere under it: they (and the nodes between) are read
+    # from storage like the path's other children.
+    named = Q()
+    for _pk, lft, rght, source, text in on_path_rows:
+        if source == "formula":
+            try:
+                codes = formulas.parse(text).codes
+            except formulas.FormulaError:
+                continue
+            named |= Q(code__in=sorted(codes), lft__gt=lft, rght__lt=rght)
+    between = Q(pk__in=[])
+    if named:
+        # The named nodes and their ancestors (in the same statement: the count stays fixed).
+        between = Q(Exists(active.filter(named, lft__gte=OuterRef("lft"), rght__lte=OuterRef("rght"))))
+    nodes = list(active.filter(Q(pk__in=path) | Q(parent_id__in=path) | between).order_by("lft"))
     others = [n.pk for n in nodes if n.pk not in path]
     stored = nodes_documents([n.pk for n in nodes])
     if any("error" in doc for doc in stored.values()):

@@ -465,7 +465,7 @@ def test_output_has_every_model_field(manager_api, nodes):
         ({"unit": ""}, "unit"),
         ({"deadline": "2027-13-45"}, "deadline"),
         ({"deadline": "2026-01-01"}, "deadline"),  # before the start date
-        ({"value_source": "formula", "formula": "contracts / nobody * 100"}, "formula"),
+        ({"value_source": "formula", "formula": "contracts / close_rate * 100"}, "formula"),  # not under it
         ({"value_source": "formula", "formula": "import os"}, "formula"),
         ({"code": "appointments"}, "code"),  # already used in the tree
         ({"code": "no spaces"}, "code"),
@@ -592,7 +592,7 @@ def test_put_replaces_the_definition(manager_api, manager, nodes):
         ({"target_value": None}, "target_value"),
         ({"deadline": "31/03/2027"}, "deadline"),
         ({"code": "close_rate"}, "code"),
-        ({"value_source": "formula", "formula": "leads_approached + ghosts"}, "formula"),
+        ({"value_source": "formula", "formula": "leads_approached + close_rate"}, "formula"),
         ({"name": ""}, "name"),
     ],
 )

@@ -83,6 +83,8 @@ def tree_plans(draw) -> tuple[list[Planned], dict[int, dict[date, Decimal]], boo
             fields["value_source"] = source
             codes = [f"n{c}" for c in node.children]
             if source == "formula":
+                # A formula may name any node under it (issue 10 §1): a grandchild too.
+                codes = [f"n{c}" for c in draw(st.permutations(_below(planned, node.index)))]
                 # A flow (revenue = sessions × spend) or a rate (won / appointments).
                 if draw(st.booleans()):
                     fields.update(formula=" * ".join(codes[:2]) if len(codes) > 1 else f"{codes[0]} * 2")
@@ -114,6 +116,15 @@ def tree_plans(draw) -> tuple[list[Planned], dict[int, dict[date, Decimal]], boo
             }
         node.fields = fields
     return planned, points, one_grid
+
+
+def _below(planned: list[Planned], index: int) -> list[int]:
+    """The indices of every node under ``index``, children first."""
+    found, queue = [], list(planned[index].children)
+    while queue:
+        found.append(queue.pop(0))
+        queue.extend(planned[found[-1]].children)
+    return found
 
 
 @st.composite

@@ -375,8 +375,10 @@ def test_a_kpi_without_a_target_is_still_an_input_that_can_be_missing():
             {"code": "division_by_zero", "formula": "contracts / appointments * 100"},
         ),
         ("formula", "contracts / (appointments - 50)", {2: 3, 3: 50}, {"code": "division_by_zero"}),
-        # A code that is not a child is a missing input.
-        ("formula", "contracts / visits", {2: 3, 3: 50}, {"code": "formula_missing", "codes": "visits"}),
+        # A code no node below has (yet): the formula waits for it (a top-down build).
+        ("formula", "contracts / visits", {2: 3, 3: 50}, {"code": "formula_waiting", "codes": "visits"}),
+        # A node below without a value for the period: a missing input.
+        ("formula", "contracts / appointments", {2: 3}, {"code": "formula_missing", "codes": "appointments"}),
         # A formula that does not parse (SMART stops it at definition time; the rollup still copes).
         ("formula", "contracts / ", {2: 3, 3: 50}, {"code": "formula_error"}),
         ("formula", "__import__('os')", {2: 3, 3: 50}, {"code": "formula_error"}),
@@ -609,7 +611,7 @@ def test_combining_children_of_different_units_is_a_definition_error(value_sourc
     mixed = smart.NodeContext(parent_kind="ksf", child_units=("appointments", "calls"))
     same = smart.NodeContext(parent_kind="ksf", child_units=("appointments", "appointments"))
     formula = smart.NodeContext(
-        parent_kind="ksf", child_units=("contracts", "appointments"), child_codes=frozenset({"a", "b"})
+        parent_kind="ksf", child_units=("contracts", "appointments"), descendant_codes=frozenset({"a", "b"})
     )
 
     assert "M-unit-mismatch" in {f.rule for f in smart.check_node(parent, mixed).errors}

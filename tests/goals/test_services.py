@@ -338,8 +338,13 @@ def test_node_update_default_reason(manager, saas_tree):
         ({"kind": "ksf"}, {"kind": ["This field cannot be set here."]}),
         ({"parent": None}, {"parent": ["This field cannot be set here."]}),
         (
-            {"value_source": "formula", "formula": "leads_approached / nobody"},
-            {"formula": ["The formula names nobody, which is not among its children (leads_approached)."]},
+            {"value_source": "formula", "formula": "leads_approached / close_rate"},
+            {
+                "formula": [
+                    "The formula names close_rate, which is not under this node; a formula may use only the nodes "
+                    "under it (leads_approached)."
+                ]
+            },
         ),
     ],
 )

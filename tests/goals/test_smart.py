@@ -264,28 +264,51 @@ CASES = [
     (
         "M-formula invalid",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"calls"})),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"calls"})),
         {"value_source": "formula", "formula": "calls **", "time_aggregation": "average"},
         {("M-formula", ERROR, "formula")},
     ),
     (
-        "M-formula-codes",
+        "M-formula-waiting: a code no node has yet (built top down)",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"contracts"})),
+        {"value_source": "formula", "formula": "contracts / appointments * 100", "time_aggregation": "average"},
+        {("M-formula-waiting", WARNING, "formula")},
+    ),
+    (
+        "M-formula-waiting with nothing under it yet",
+        GOOD_KPI,
+        KPI_CONTEXT,
+        {"value_source": "formula", "formula": "contracts / appointments * 100", "time_aggregation": "average"},
+        {("M-formula-waiting", WARNING, "formula")},
+    ),
+    (
+        "M-formula-codes: a code elsewhere in the tree",
+        GOOD_KPI,
+        replace(
+            KPI_CONTEXT,
+            descendant_codes=frozenset({"contracts"}),
+            tree_codes=frozenset({"contracts", "appointments", "revenue"}),
+        ),
         {"value_source": "formula", "formula": "contracts / appointments * 100", "time_aggregation": "average"},
         {("M-formula-codes", ERROR, "formula")},
     ),
     (
-        "M-formula-codes with no children",
+        "M-formula-cycle: its own code or an ancestor's",
         GOOD_KPI,
-        KPI_CONTEXT,
-        {"value_source": "formula", "formula": "contracts / appointments * 100", "time_aggregation": "average"},
-        {("M-formula-codes", ERROR, "formula")},
+        replace(
+            KPI_CONTEXT,
+            descendant_codes=frozenset({"contracts"}),
+            above_codes=frozenset({"rate", "revenue"}),
+            tree_codes=frozenset({"contracts", "rate", "revenue"}),
+        ),
+        {"value_source": "formula", "formula": "contracts / revenue * 100", "time_aggregation": "average"},
+        {("M-formula-cycle", ERROR, "formula")},
     ),
     (
         "M-formula-constant: a division by zero",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"contracts"})),
         {"value_source": "formula", "formula": "1/0", "time_aggregation": "average"},
         {("M-formula-constant", ERROR, "formula")},
     ),
@@ -299,14 +322,14 @@ CASES = [
     (
         "M-formula: a literal beyond a float",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"contracts"})),
         {"value_source": "formula", "formula": "contracts * 1" + "0" * 400, "time_aggregation": "average"},
         {("M-formula", ERROR, "formula")},
     ),
     (
         "M-formula over its children passes",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"contracts", "appointments"})),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"contracts", "appointments"})),
         {"value_source": "formula", "formula": "contracts / appointments * 100", "time_aggregation": "average"},
         set(),
     ),
@@ -356,7 +379,7 @@ CASES = [
     (
         "M-unit-mismatch not asked of a formula",
         GOOD_KPI,
-        replace(KPI_CONTEXT, child_codes=frozenset({"a", "b"}), child_units=("%", "leads")),
+        replace(KPI_CONTEXT, descendant_codes=frozenset({"a", "b"}), child_units=("%", "leads")),
         {"value_source": "formula", "formula": "a * b / 100", "time_aggregation": "average"},
         set(),
     ),
@@ -671,7 +694,7 @@ def test_every_rule_id_is_covered():
     assert covered == {
         "S-name", "S-owner", "S-vague-phrase", "S-number", "S-period",
         "M-range", "M-range-order", "M-target", "M-unit", "M-baseline", "M-formula", "M-formula-codes",
-        "M-formula-constant",
+        "M-formula-constant", "M-formula-cycle", "M-formula-waiting",
         "M-no-inputs", "M-unit-mismatch", "M-unit-parent", "M-rate-summed", "M-thresholds",
         "A-direction", "A-history", "A-stretch",
         "R-parent", "R-too-many-kpis", "R-link",
@@ -681,13 +704,48 @@ def test_every_rule_id_is_covered():
 
 def test_formula_codes_message_names_the_unknown_and_the_known_codes():
     report = check(
-        context=replace(KPI_CONTEXT, child_codes=frozenset({"contracts"})),
+        context=replace(
+            KPI_CONTEXT,
+            descendant_codes=frozenset({"contracts"}),
+            tree_codes=frozenset({"contracts", "won", "lost", "revenue"}),
+        ),
         value_source="formula",
         formula="won / (contracts + lost)",
     )
 
     (finding,) = report.errors
-    assert finding.message == "The formula names lost, won, which are not among its children (contracts)."
+    assert finding.message == (
+        "The formula names lost, won, which are not under this node; a formula may use only the nodes under it "
+        "(contracts)."
+    )
+
+
+def test_a_formula_written_before_its_inputs_waits_for_them():
+    report = check(
+        context=replace(KPI_CONTEXT, descendant_codes=frozenset({"sessions"}), tree_codes=frozenset({"sessions"})),
+        value_source="formula",
+        formula="sessions * cvr * aov",
+        time_aggregation="sum",
+    )
+
+    assert not report.errors
+    (finding,) = [f for f in report.findings if f.rule == "M-formula-waiting"]
+    assert (
+        finding.message
+        == "Waiting for: aov, cvr. No node under it has that code yet; it shows no data until they exist."
+    )
+
+
+def test_a_long_list_of_codes_is_cut_short():
+    below = frozenset(f"kpi{n:02}" for n in range(20))
+    report = check(
+        context=replace(KPI_CONTEXT, descendant_codes=below, tree_codes=below | {"x"}),
+        value_source="formula",
+        formula="x * 2",
+    )
+
+    (finding,) = report.errors
+    assert finding.message.endswith("(kpi00, kpi01, kpi02, kpi03, kpi04, kpi05, kpi06, kpi07 …).")
 
 
 def test_formula_syntax_error_message_is_the_parsers():
@@ -967,7 +1025,7 @@ def test_inputs_in_error(findings, expected):
 
 # --- M-rate-summed: only a rate is not added up over time ---------------------------------------
 
-REVENUE_CONTEXT = replace(KPI_CONTEXT, child_codes=frozenset({"sessions", "cvr", "aov", "won", "appts", "cost"}))
+REVENUE_CONTEXT = replace(KPI_CONTEXT, descendant_codes=frozenset({"sessions", "cvr", "aov", "won", "appts", "cost"}))
 
 
 @pytest.mark.parametrize(

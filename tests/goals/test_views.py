@@ -233,7 +233,7 @@ def test_bad_add_child_reshows_the_typed_values_with_the_error_by_the_field(mana
     [
         ({"deadline": "2027-02-30"}, "deadline"),
         ({"code": "appointments"}, "code"),
-        ({"value_source": "formula", "formula": "ghosts * 2"}, "formula"),
+        ({"value_source": "formula", "formula": "close_rate * 2"}, "formula"),
         ({"direction": "maintain", "target_min": "30"}, "target_max"),
     ],
 )
