@@ -501,7 +501,9 @@ class MeasurementListCreateApi(OrganisationApi):
             raise PermissionDenied(_("You may not enter actuals for this KPI."))
         existed = selectors.measurement_exists(node=entry.node, period=entry.period)
         try:
-            measurement = actuals.measurement_upsert(membership=self.membership, entry=entry)
+            measurement = actuals.measurement_upsert(
+                membership=self.membership, entry=entry, today=timezone.localdate()
+            )
         except DjangoValidationError as error:
             raise ValidationError(_entry_errors(error.message_dict)) from None
         return Response(
@@ -564,7 +566,9 @@ class MeasurementBulkApi(OrganisationApi):
             # Type errors first: the rules below need every row well formed.
             raise ValidationError({"rows": errors})
         try:
-            saved = actuals.measurements_upsert_bulk(membership=self.membership, entries=entries)
+            saved = actuals.measurements_upsert_bulk(
+                membership=self.membership, entries=entries, today=timezone.localdate()
+            )
         except actuals.RowErrors as error:
             raise ValidationError(
                 {"rows": {str(index): _entry_errors(fields) for index, fields in error.rows.items()}}
@@ -630,13 +634,12 @@ class NodeProgressApi(OrganisationApi):
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
         params = self.query(self.QuerySerializer)
+        today = timezone.localdate()
         try:
-            first, last = explain.progress_range(
-                node, first=params.get("from"), last=params.get("to"), today=timezone.localdate()
-            )
+            first, last = explain.progress_range(node, first=params.get("from"), last=params.get("to"), today=today)
         except DjangoValidationError as error:
             raise _service_errors(error) from None
-        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last)).data)
+        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last, as_of=today)).data)
 
 
 class ExplainInputSerializer(serializers.Serializer):
@@ -682,7 +685,7 @@ class NodeExplainApi(OrganisationApi):
         period = self.query(self.QuerySerializer)["period"]
         if errors := explain.explain_period_errors(node, period=period):
             raise ValidationError({"period": errors})
-        explanation = explain.node_explain(node, period=period)
+        explanation = explain.node_explain(node, period=period, as_of=timezone.localdate())
         if hidden := access.attainment_hidden_owners(self.membership):
             owners = dict(
                 Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")

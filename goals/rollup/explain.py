@@ -161,7 +161,7 @@ def explain_period_errors(node: Node, *, period: date) -> list[str]:
     return window_errors(period=first, frequency=node.frequency, start=start, deadline=deadline)
 
 
-def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:
+def node_progress(node: Node, *, first: date, last: date, as_of: date) -> dict:
     """Per period of the node (and over the whole range) its actual, target, attainment, gap,
     status and missing inputs; ``stale`` while a rollup is pending."""
     engine, _nodes = node_engine(node, as_of=as_of)
@@ -187,7 +187,7 @@ def node_progress(node: Node, *, first: date, last: date, as_of: date | None = N
     }
 
 
-def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict:
+def node_explain(node: Node, *, period: date, as_of: date) -> dict:
     """Why the node has its status in the period that contains ``period``: inputs and rule."""
     engine, nodes = node_engine(node, as_of=as_of)
     by_id = {n.pk: n for n in nodes}

@@ -616,7 +616,7 @@ def test_progress_is_stale_until_the_rollup_has_run(manager_api, member_api, tre
     assert manager_api.get(path).json()["stale"] is True
     assert manager_api.get(url(tree["close_rate"], "explain"), {"period": "2026-04-01"}).json()["stale"] is True
 
-    jobs.tree_rollup(root_id=tree["revenue"].pk)
+    jobs.tree_rollup(root_id=tree["revenue"].pk, as_of=timezone.localdate())
     assert manager_api.get(path).json()["stale"] is False
 
 
@@ -713,7 +713,7 @@ def test_a_node_id_that_is_not_an_integer_is_400(manager_api, tree, node_id):
 def test_a_formula_that_overflows_is_no_data_in_progress_and_explain(manager_api, first_quarter, formula, reason):
 
     Node.objects.filter(pk=first_quarter["close_rate"].pk).update(formula=formula)
-    jobs.tree_rollup(root_id=first_quarter["revenue"].pk)
+    jobs.tree_rollup(root_id=first_quarter["revenue"].pk, as_of=timezone.localdate())
 
     for node in (first_quarter["close_rate"], first_quarter["sales"], first_quarter["revenue"]):
         progress = manager_api.get(url(node, "progress"), {"from": "2026-04-01", "to": "2026-06-30"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,6 +12,9 @@ from django.test import Client
 from goals import services
 from goals.models import Node, TargetOverride
 from goals.rollup import storage
+
+# The schedule of targets does not move with the calendar: any fixed day.
+TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture
@@ -25,19 +29,23 @@ def _client(user) -> Client:
 
 
 def test_default_plan_is_a_straight_line_from_baseline_to_target(kpi):
-    plan = storage.node_target_plan(kpi)
+    plan = storage.node_target_plan(kpi, today=TODAY)
     assert len(plan) == 12  # April 2026 .. March 2027, monthly
     assert plan[-1]["in_force"] == pytest.approx(50)
     assert plan[0]["in_force"] == pytest.approx(35 + 15 / 12)
 
 
 def test_override_needs_a_reason_and_is_kept_in_history(kpi, manager):
-    april = storage.node_target_plan(kpi)[0]["period_start"]
+    april = storage.node_target_plan(kpi, today=TODAY)[0]["period_start"]
     with pytest.raises(ValidationError) as error:
-        services.target_override_set(node=kpi, actor=manager, period=april, value=Decimal("30"), reason=" ")
+        services.target_override_set(
+            node=kpi, actor=manager, period=april, value=Decimal("30"), reason=" ", today=TODAY
+        )
     assert "reason" in error.value.message_dict
-    services.target_override_set(node=kpi, actor=manager, period=april, value=Decimal("30"), reason="Golden Week")
-    assert storage.node_target_plan(kpi)[0]["in_force"] == 30
+    services.target_override_set(
+        node=kpi, actor=manager, period=april, value=Decimal("30"), reason="Golden Week", today=TODAY
+    )
+    assert storage.node_target_plan(kpi, today=TODAY)[0]["in_force"] == 30
     services.target_override_clear(node=kpi, actor=manager, period=april, reason="Back to plan")
     assert not TargetOverride.objects.exists()
     assert [h.history_type for h in TargetOverride.history.order_by("history_date")] == ["+", "-"]
@@ -47,7 +55,7 @@ def test_override_outside_the_window_is_refused(kpi, manager):
     from datetime import date
 
     with pytest.raises(ValidationError) as error:
-        services.target_override_set(node=kpi, actor=manager, period=date(2030, 1, 1), value=1, reason="x")
+        services.target_override_set(node=kpi, actor=manager, period=date(2030, 1, 1), value=1, reason="x", today=TODAY)
     assert "period" in error.value.message_dict
 
 

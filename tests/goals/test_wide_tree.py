@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from goals import selectors, services, smart
@@ -68,7 +69,7 @@ class WideTree:
             kpi = self.create(f"kpi_{self.count}")
             for month, value in ((4, "120"), (5, "130")):
                 Measurement.objects.create(node=kpi, period_start=date(2026, month, 1), value=D(value))
-        jobs.tree_rollup(root_id=self.kgi.pk)
+        jobs.tree_rollup(root_id=self.kgi.pk, as_of=timezone.localdate())
         return Node.objects.filter(parent=self.ksf).order_by("-lft").first()
 
     def create(self, code: str) -> Node:
