@@ -584,7 +584,9 @@ class ProgressFiguresSerializer(serializers.Serializer):
     target = serializers.FloatField(allow_null=True, help_text="target to date (null for a range)")
     target_min = serializers.FloatField(allow_null=True)
     target_max = serializers.FloatField(allow_null=True)
-    attainment = serializers.FloatField(allow_null=True, help_text="% of the target to date")
+    attainment = serializers.FloatField(
+        allow_null=True, help_text="% of the target to date, one decimal (half up) as the pages show it"
+    )
     gap = serializers.FloatField(allow_null=True, help_text="positive when ahead, whatever the direction")
     status = serializers.ChoiceField(choices=Status.choices)
     missing_inputs = serializers.IntegerField(help_text="periods without an actual, over the node and its inputs")

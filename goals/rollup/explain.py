@@ -25,7 +25,7 @@ from goals.periods import (
     window_errors,
 )
 from goals.rollup import storage
-from goals.rollup.engine import Assessment
+from goals.rollup.engine import Assessment, shown_attainment
 from goals.rollup.storage import node_engine, tree_is_stale
 
 
@@ -107,7 +107,9 @@ def _assessment_row(start: date, a: Assessment) -> dict:
         "target": a.target.value,
         "target_min": a.target.low,
         "target_max": a.target.high,
-        "attainment": None if a.attainment is None else round(a.attainment, 2),
+        # As the pages show it and the status was judged on it (one decimal, half up): 89.95 is
+        # 90.0, never "89.95" beside a status that was decided on 90.0.
+        "attainment": None if a.attainment is None else shown_attainment(a.attainment),
         "gap": a.gap,
         "status": a.status,
         "missing_inputs": a.missing,

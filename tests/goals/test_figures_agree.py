@@ -153,7 +153,8 @@ def _stored(ids) -> dict[int, dict]:
 
 
 def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+    """The attainment as the API gives it: as displayed (see :func:`_displayed`)."""
+    return None if value is None else float(_displayed(value))
 
 
 def _displayed(attainment: float) -> Decimal:
