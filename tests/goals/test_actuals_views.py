@@ -23,14 +23,9 @@ from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, PeriodLock
 from goals.periods import add_months, month_label, period_start
 from goals.rollup import storage
+from tests.conftest import signed_in
 
 D = Decimal
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

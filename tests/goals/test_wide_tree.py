@@ -15,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -24,7 +23,7 @@ from goals import selectors, services, smart
 from goals.models import Measurement, Node
 from goals.rollup import jobs, storage
 from goals.views import ACTUALS_PAGE_SIZE
-from tests.conftest import FY_END, FY_START
+from tests.conftest import FY_END, FY_START, signed_in
 
 D = Decimal
 
@@ -111,12 +110,6 @@ def cost(action, nodes_loaded) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as captured:
         action()
     return len(captured.captured_queries), nodes_loaded["rows"]
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def api_for(user) -> APIClient:
