@@ -99,7 +99,7 @@ def _statements(client, path: str) -> int:
     return len(captured.captured_queries)
 
 
-def _live_window_figures(roots, window):
+def _live_window_figures(roots, window, *, today):
     """The baseline's replacement for the stored figures: every node assessed now by the engine."""
     from dashboards.stored import engine_figures
     from goals.models import Node
@@ -107,18 +107,20 @@ def _live_window_figures(roots, window):
     out = {}
     for root in roots:
         ids = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).values_list("pk", flat=True))
-        out.update(engine_figures(root, window, ids))
+        out.update(engine_figures(root, window, ids, today=today))
     return out
 
 
 def _live_series_of(node_ids):
     """The baseline's replacement for the stored documents of the KGIs: computed now."""
+    from django.utils import timezone
+
     from goals.models import Node
     from goals.rollup import storage
 
     out = {}
     for node in Node.objects.filter(pk__in=list(node_ids)).select_related("organisation"):
-        engine, _nodes = storage.tree_engine(node.get_root())
+        engine, _nodes = storage.tree_engine(node.get_root(), as_of=timezone.localdate())
         out[node.pk] = engine.series(node.pk)
     return out
 
@@ -190,7 +192,9 @@ def _measure(*, nodes: int, small_nodes: int, periods: int, requests: int, seed:
     out["baseline_custom_range"] = _timed(client, custom, max(5, requests // 4))
     with (
         mock.patch.object(
-            executive, "trees_window_figures", lambda roots, window, **kwargs: _live_window_figures(roots, window)
+            executive,
+            "trees_window_figures",
+            lambda roots, window, *, today, **kwargs: _live_window_figures(roots, window, today=today),
         ),
         mock.patch.object(executive, "series_of", _live_series_of),
     ):

@@ -89,7 +89,7 @@ def _rebuild_parts(root_id: int) -> dict:
     parts = {}
     with storage.cyclic_gc_paused():
         began = time.perf_counter()
-        engine, nodes = storage.tree_engine(root)
+        engine, nodes = storage.tree_engine(root, as_of=timezone.localdate())
         parts["load"] = time.perf_counter() - began
         began = time.perf_counter()
         documents = columns.tree_documents(engine, [n.pk for n in nodes])
@@ -105,11 +105,12 @@ def _rebuild_parts(root_id: int) -> dict:
 def _statements(root_id: int) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from goals.rollup import jobs
 
     with CaptureQueriesContext(connection) as captured:
-        jobs.tree_rollup(root_id=root_id)
+        jobs.tree_rollup(root_id=root_id, as_of=timezone.localdate())
     return len(captured.captured_queries)
 
 
@@ -224,6 +225,7 @@ def measure(args) -> dict:
     from django import get_version
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from goals.dev.trees import tree_generate
     from goals.models import Node, Organisation
@@ -242,12 +244,13 @@ def measure(args) -> dict:
         "periods": args.periods,
     }
     organisation = Organisation.objects.create(name="Benchmark")
+    today = timezone.localdate()
 
     def say(text: str) -> None:
         print(f"[{connection.vendor}] {text}", flush=True)
 
     began = time.perf_counter()
-    big = tree_generate(organisation=organisation, nodes=args.nodes, periods=args.periods, depth=6)
+    big = tree_generate(organisation=organisation, nodes=args.nodes, periods=args.periods, depth=6, today=today)
     out["generate_seconds"] = time.perf_counter() - began
     out.update(nodes=big.nodes, leaves=big.leaves, actuals=big.actuals, depth=big.depth)
     say(f"generated {big.nodes} nodes, {big.actuals} actuals in {out['generate_seconds']:.1f} s")
@@ -255,8 +258,8 @@ def measure(args) -> dict:
     out["floor_seconds"], out["floor_rows"] = _floor(big.root.tree_id)
     say(f"floor (GROUP BY over the actuals): {out['floor_seconds']:.3f} s, {out['floor_rows']} rows")
 
-    first, _ = _best(1, lambda: jobs.tree_rollup(root_id=big.root.pk))
-    best, times = _best(args.repeat, lambda: jobs.tree_rollup(root_id=big.root.pk))
+    first, _ = _best(1, lambda: jobs.tree_rollup(root_id=big.root.pk, as_of=today))
+    best, times = _best(args.repeat, lambda: jobs.tree_rollup(root_id=big.root.pk, as_of=today))
     out.update(rebuild_first_seconds=first, rebuild_best_seconds=best, rebuild_median_seconds=median(times))
     say(f"full rebuild: first {first:.2f} s, then best {best:.2f} s / median {median(times):.2f} s")
 
@@ -264,9 +267,9 @@ def measure(args) -> dict:
     say("stages: " + ", ".join(f"{k} {v:.2f}" for k, v in out["parts"].items()))
 
     out["statements_big"] = _statements(big.root.pk)
-    small = tree_generate(organisation=organisation, nodes=args.small_nodes, periods=args.periods, depth=6)
+    small = tree_generate(organisation=organisation, nodes=args.small_nodes, periods=args.periods, depth=6, today=today)
     out["small_nodes"] = small.nodes
-    jobs.tree_rollup(root_id=small.root.pk)
+    jobs.tree_rollup(root_id=small.root.pk, as_of=today)
     out["statements_small"] = _statements(small.root.pk)
     say(
         f"SQL statements per rebuild: {out['statements_small']} ({small.nodes} nodes), {out['statements_big']} ({big.nodes})"
@@ -279,8 +282,8 @@ def measure(args) -> dict:
         f"≈ {out['baseline']['extrapolated_seconds']:.0f} s for the whole tree (extrapolated)"
     )
 
-    team = tree_generate(organisation=organisation, nodes=args.team_nodes, periods=args.periods, depth=6)
-    jobs.tree_rollup(root_id=team.root.pk)
+    team = tree_generate(organisation=organisation, nodes=args.team_nodes, periods=args.periods, depth=6, today=today)
+    jobs.tree_rollup(root_id=team.root.pk, as_of=today)
     out["incremental_team"] = {"nodes": team.nodes, **_incremental(Node.objects.get(pk=team.root.pk), 5)}
     out["incremental_big"] = {"nodes": big.nodes, **_incremental(root, 2)}
     say(

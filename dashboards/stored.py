@@ -62,21 +62,21 @@ def _needs_engine(series: Mapping | None, window: Window) -> bool:
 
 
 def tree_window_figures(
-    root: Node, window: Window, *, series: Mapping[int, dict] | None = None
+    root: Node, window: Window, *, today: date, series: Mapping[int, dict] | None = None
 ) -> dict[int, NodeFigures]:
     """Every active node of ``root``'s tree, by id, with its figures over ``window``.
 
     Read from the stored rollup (pass ``series`` from :func:`tree_series` to reuse documents
     already loaded). Without ``series`` only the parts of each document the window needs are
     read: the database extracts them, so a large tree's documents are never decoded whole.
-    A custom range is computed with the engine on request, the one exception.
+    A custom range is computed with the engine on request, the one exception, as of ``today``.
     """
     if series is None:
-        return trees_window_figures([root], window)
+        return trees_window_figures([root], window, today=today)
     rows = Node.objects.filter(tree_id=root.tree_id, organisation_id=root.organisation_id, is_archived=False)
-    return _figures_of(rows.values_list("pk", "frequency", "tree_id"), series, window, {root.tree_id: root})[
-        root.tree_id
-    ]
+    return _figures_of(
+        rows.values_list("pk", "frequency", "tree_id"), series, window, {root.tree_id: root}, today=today
+    )[root.tree_id]
 
 
 class DocumentParts(Func):
@@ -114,12 +114,12 @@ FIGURES_CACHE_SECONDS = 3600
 
 
 def trees_window_figures(
-    roots: Sequence[Node], window: Window, *, versions: Mapping[int, object] | None = None, today: date | None = None
+    roots: Sequence[Node], window: Window, *, today: date, versions: Mapping[int, object] | None = None
 ) -> dict[int, NodeFigures]:
     """:func:`tree_window_figures` of several trees of one organisation, in one query (plus the
-    engine's for a custom range, one load per tree).
+    engine's for a custom range, one load per tree, as of ``today``).
 
-    With ``versions`` (each tree's ``RollupState.computed_at``, by tree id) and ``today``, the
+    With ``versions`` (each tree's ``RollupState.computed_at``, by tree id), the
     figures of a stored window come from the cache when that run's have been read before: the
     query and the decoding of a 1,000-node tree's documents were a third of the executive
     dashboard's time. A custom range, computed from live actuals, is never cached.
@@ -140,7 +140,7 @@ def trees_window_figures(
             out.update((row[0], NodeFigures(*row[1:])) for row in packed)
     if not pending:
         return out
-    by_tree = _read_window_figures(pending, window)
+    by_tree = _read_window_figures(pending, window, today=today)
     if keys:
         cache.set_many(
             {
@@ -156,12 +156,12 @@ def trees_window_figures(
     return out
 
 
-def _figures_key(tree_id: int, version, window: Window, today: date | None) -> str:
+def _figures_key(tree_id: int, version, window: Window, today: date) -> str:
     stamp = f"{version.timestamp():.6f}" if isinstance(version, datetime) else "none"
-    return f"dashboards:figures:{tree_id}:{stamp}:{window.kind}:{window.first:%Y%m}-{window.last:%Y%m}:{today or ''}"
+    return f"dashboards:figures:{tree_id}:{stamp}:{window.kind}:{window.first:%Y%m}-{window.last:%Y%m}:{today}"
 
 
-def _read_window_figures(roots: Sequence[Node], window: Window) -> dict[int, dict[int, NodeFigures]]:
+def _read_window_figures(roots: Sequence[Node], window: Window, *, today: date) -> dict[int, dict[int, NodeFigures]]:
     """The figures of the trees' active nodes, by tree id and node id."""
     keys = _window_keys(window)
     nodes = Node.objects.filter(
@@ -169,14 +169,14 @@ def _read_window_figures(roots: Sequence[Node], window: Window) -> dict[int, dic
     )
     if not keys:
         rows = list(nodes.values_list("pk", "frequency", "tree_id"))
-        return _figures_of(rows, {}, window, {r.tree_id: r for r in roots})
+        return _figures_of(rows, {}, window, {r.tree_id: r for r in roots}, today=today)
     rows = list(nodes.values_list("pk", "frequency", "tree_id", DocumentParts("rollup__series", keys)))
     documents = {row[0]: dict(zip(keys, json.loads(row[3]), strict=True)) for row in rows if row[3] is not None}
-    return _figures_of(rows, documents, window, {r.tree_id: r for r in roots})
+    return _figures_of(rows, documents, window, {r.tree_id: r for r in roots}, today=today)
 
 
 def _figures_of(
-    rows, documents: Mapping[int, Mapping], window: Window, roots: Mapping[int, Node]
+    rows, documents: Mapping[int, Mapping], window: Window, roots: Mapping[int, Node], *, today: date
 ) -> dict[int, dict[int, NodeFigures]]:
     out: dict[int, dict[int, NodeFigures]] = {tree_id: {} for tree_id in roots}
     computed: dict[int, list[int]] = {}
@@ -187,7 +187,7 @@ def _figures_of(
         else:
             out[tree_id][node_id] = figures
     for tree_id, node_ids in computed.items():
-        out[tree_id].update(engine_figures(roots[tree_id], window, node_ids))
+        out[tree_id].update(engine_figures(roots[tree_id], window, node_ids, today=today))
     return out
 
 
@@ -200,9 +200,10 @@ def _window_keys(window: Window) -> tuple[str, ...]:
     return ()
 
 
-def engine_figures(root: Node, window: Window, node_ids: Sequence[int]) -> dict[int, NodeFigures]:
-    """Figures computed now with the rollup engine (a window the rollup does not store)."""
-    engine, _nodes = storage.tree_engine(root)
+def engine_figures(root: Node, window: Window, node_ids: Sequence[int], *, today: date) -> dict[int, NodeFigures]:
+    """Figures computed now with the rollup engine as of ``today`` (a window the rollup does not
+    store)."""
+    engine, _nodes = storage.tree_engine(root, as_of=today)
     out = {}
     for node_id in node_ids:
         if node_id not in engine.specs:
@@ -233,13 +234,18 @@ def _assessed(assessment, first: date) -> NodeFigures:
 
 
 def nodes_window_figures(
-    nodes: Sequence[Node], windows: Sequence[Window], *, series: Mapping[int, dict], roots: Mapping[int, Node]
+    nodes: Sequence[Node],
+    windows: Sequence[Window],
+    *,
+    series: Mapping[int, dict],
+    roots: Mapping[int, Node],
+    today: date,
 ) -> dict[int, list[NodeFigures]]:
     """Each node's figures for each of ``windows`` (a list per node, in the order of the windows).
 
     Read from the stored rollup. What it does not store — a custom range, a month of a daily or
-    weekly node — is computed with the engine, loaded once per tree that needs it (``roots``:
-    the trees' roots by tree id).
+    weekly node — is computed with the engine as of ``today``, loaded once per tree that needs it
+    (``roots``: the trees' roots by tree id).
     """
     out: dict[int, list[NodeFigures]] = {}
     pending: dict[int, list[tuple[int, int]]] = {}
@@ -252,7 +258,7 @@ def nodes_window_figures(
             else:
                 row[index] = figures
     for tree_id, wanted in pending.items():
-        engine, _nodes = storage.tree_engine(roots[tree_id])
+        engine, _nodes = storage.tree_engine(roots[tree_id], as_of=today)
         for node_id, index in wanted:
             if node_id in engine.specs:
                 window = windows[index]

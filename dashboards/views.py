@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -79,10 +80,10 @@ def executive_home(request: HttpRequest) -> HttpResponse:
 TREE_SCOPES = ("mine", "all")
 
 
-def _window(request: HttpRequest, *, default: str = "month"):
+def _window(request: HttpRequest, *, today: date, default: str = "month"):
     return window_from_params(
         request.GET,
-        today=timezone.localdate(),
+        today=today,
         fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
         default=default,
     )
@@ -110,13 +111,12 @@ def manager_home(request: HttpRequest) -> HttpResponse:
     membership = request.membership
     if not sees_manager_dashboard(membership):
         raise PermissionDenied
-    window, window_errors = _window(request)
+    today = timezone.localdate()
+    window, window_errors = _window(request, today=today)
     chosen = _trees_in_scope(request)
     trees, scope = chosen.trees, chosen.scope
     nodes = [node for tree in trees for node in tree.nodes]
-    board = manager_page.manager_dashboard(
-        membership, [tree.root for tree in trees], nodes, window=window, today=timezone.localdate()
-    )
+    board = manager_page.manager_dashboard(membership, [tree.root for tree in trees], nodes, window=window, today=today)
     open_findings = [
         (tree.root, node, finding)
         for tree in trees
@@ -163,11 +163,10 @@ def member_home(request: HttpRequest) -> HttpResponse:
     """My KPIs, what I still have to enter and my attainment per month (a manager sees theirs);
     the team's scores only where the organisation shares them."""
     membership = request.membership
-    window, window_errors = _window(request)
+    today = timezone.localdate()
+    window, window_errors = _window(request, today=today)
     show_team = sees_team_attainment(membership)
-    board = member_page.member_dashboard(
-        membership, user=request.user, window=window, today=timezone.localdate(), show_team=show_team
-    )
+    board = member_page.member_dashboard(membership, user=request.user, window=window, today=today, show_team=show_team)
     cards = [
         (card, sparkline([p.actual for p in card.recent], [p.target for p in card.recent])) for card in board.cards
     ]
@@ -231,17 +230,18 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     changes = selectors.node_changes(node)
     # Another team member's personal KPI: its figures only if the organisation shares them.
     sees_attainment = node_attainment_visible(request.membership, node)
+    today = timezone.localdate()
     progress_rows = storage.stored_progress(node) if sees_attainment else []
     explanation = None
     if not node.is_archived and progress_rows:
-        explanation = explain.node_explain(node, period=min(timezone.localdate(), progress_rows[-1]["period"]))
+        explanation = explain.node_explain(node, period=min(today, progress_rows[-1]["period"]), as_of=today)
         hidden = attainment_hidden_owners(request.membership)
         owners = {n.pk: n.owner_id for n in children}
         for item in explanation["inputs"]:
             item["hidden"] = owners.get(item["node"]) in hidden
     window, window_errors = window_from_params(
         request.GET,
-        today=timezone.localdate(),
+        today=today,
         fiscal_start_month=request.membership.organisation.fiscal_year_start_month,
         default="month",
     )
@@ -252,7 +252,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         root=ancestors[0] if ancestors else node,
         membership=request.membership,
         window=window,
-        today=timezone.localdate(),
+        today=today,
         sees_attainment=sees_attainment,
         hidden_owners=hidden_owners,
         reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),

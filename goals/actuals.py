@@ -16,7 +16,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from goals.access import builds_trees, enters_actuals
@@ -207,16 +206,14 @@ def _save(entry: Entry, actor) -> Measurement:
 
 
 def measurements_check(
-    *, membership: Membership, entries: Sequence[Entry], today: date | None = None
+    *, membership: Membership, entries: Sequence[Entry], today: date
 ) -> dict[int, dict[str, list[str]]]:
     """The errors of each entry (by index) under the rules above; saves nothing.
 
     The grid uses it to show every bad cell at once, even while some cells are not numbers.
     """
-
-    today = today or timezone.localdate()
     locks = locked_months(membership.organisation_id)
-    targets = storage.period_plan([(e.node, e.period) for e in entries], membership.organisation)
+    targets = storage.period_plan([(e.node, e.period) for e in entries], membership.organisation, today=today)
     row_errors = {}
     for index, entry in enumerate(entries):
         errors = measurement_errors(
@@ -232,9 +229,7 @@ def measurements_check(
 
 
 @transaction.atomic
-def measurements_upsert_bulk(
-    *, membership: Membership, entries: Sequence[Entry], today: date | None = None
-) -> list[Measurement]:
+def measurements_upsert_bulk(*, membership: Membership, entries: Sequence[Entry], today: date) -> list[Measurement]:
     """Save all entries or none: ValidationError carries a dict of errors per row index."""
     _lock_organisation(membership.organisation_id)
     if row_errors := measurements_check(membership=membership, entries=entries, today=today):
@@ -246,7 +241,7 @@ def measurements_upsert_bulk(
     return saved
 
 
-def measurement_upsert(*, membership: Membership, entry: Entry, today: date | None = None) -> Measurement:
+def measurement_upsert(*, membership: Membership, entry: Entry, today: date) -> Measurement:
     try:
         return measurements_upsert_bulk(membership=membership, entries=[entry], today=today)[0]
     except RowErrors as error:
@@ -292,9 +287,7 @@ def _month(month: date) -> dict[str, str]:
     return {"month": month_label(month)}
 
 
-def _period_lock_set(
-    *, membership: Membership, month: date, reason: str, locking: bool, today: date | None
-) -> PeriodLock:
+def _period_lock_set(*, membership: Membership, month: date, reason: str, locking: bool, today: date) -> PeriodLock:
     if not can_lock(membership):
         raise PermissionDenied(_("Only managers lock and reopen months."))
     # The organisation lock orders this against measurements_upsert_bulk, which reads the locks
@@ -303,7 +296,7 @@ def _period_lock_set(
     lock = PeriodLock.objects.filter(organisation_id=membership.organisation_id, month=month).first()
     errors = lock_errors(
         month=month,
-        today=today or timezone.localdate(),
+        today=today,
         is_locked=bool(lock and lock.is_locked),
         locking=locking,
         reason=reason,
@@ -321,13 +314,13 @@ def _period_lock_set(
 
 
 @transaction.atomic
-def period_lock(*, membership: Membership, month: date, reason: str = "", today: date | None = None) -> PeriodLock:
+def period_lock(*, membership: Membership, month: date, today: date, reason: str = "") -> PeriodLock:
     """Close a month: no actual of a period starting in it may be entered or changed."""
     return _period_lock_set(membership=membership, month=month, reason=reason, locking=True, today=today)
 
 
 @transaction.atomic
-def period_reopen(*, membership: Membership, month: date, reason: str, today: date | None = None) -> PeriodLock:
+def period_reopen(*, membership: Membership, month: date, reason: str, today: date) -> PeriodLock:
     """Open a locked month again; the reason is required and kept in the lock's history."""
     return _period_lock_set(membership=membership, month=month, reason=reason, locking=False, today=today)
 

@@ -505,7 +505,9 @@ class MeasurementListCreateApi(OrganisationApi):
             raise PermissionDenied(_("You may not enter actuals for this KPI."))
         existed = selectors.measurement_exists(node=entry.node, period=entry.period)
         try:
-            measurement = actuals.measurement_upsert(membership=self.membership, entry=entry)
+            measurement = actuals.measurement_upsert(
+                membership=self.membership, entry=entry, today=timezone.localdate()
+            )
         except DjangoValidationError as error:
             raise ValidationError(_entry_errors(error.message_dict)) from None
         return Response(
@@ -568,7 +570,9 @@ class MeasurementBulkApi(OrganisationApi):
             # Type errors first: the rules below need every row well formed.
             raise ValidationError({"rows": errors})
         try:
-            saved = actuals.measurements_upsert_bulk(membership=self.membership, entries=entries)
+            saved = actuals.measurements_upsert_bulk(
+                membership=self.membership, entries=entries, today=timezone.localdate()
+            )
         except actuals.RowErrors as error:
             raise ValidationError(
                 {"rows": {str(index): _entry_errors(fields) for index, fields in error.rows.items()}}
@@ -584,7 +588,9 @@ class ProgressFiguresSerializer(serializers.Serializer):
     target = serializers.FloatField(allow_null=True, help_text="target to date (null for a range)")
     target_min = serializers.FloatField(allow_null=True)
     target_max = serializers.FloatField(allow_null=True)
-    attainment = serializers.FloatField(allow_null=True, help_text="% of the target to date")
+    attainment = serializers.FloatField(
+        allow_null=True, help_text="% of the target to date, one decimal (half up) as the pages show it"
+    )
     gap = serializers.FloatField(allow_null=True, help_text="positive when ahead, whatever the direction")
     status = serializers.ChoiceField(choices=Status.choices)
     missing_inputs = serializers.IntegerField(help_text="periods without an actual, over the node and its inputs")
@@ -634,13 +640,12 @@ class NodeProgressApi(OrganisationApi):
     def get(self, request, pk: int):
         node = self.node_with_attainment(pk)
         params = self.query(self.QuerySerializer)
+        today = timezone.localdate()
         try:
-            first, last = explain.progress_range(
-                node, first=params.get("from"), last=params.get("to"), today=timezone.localdate()
-            )
+            first, last = explain.progress_range(node, first=params.get("from"), last=params.get("to"), today=today)
         except DjangoValidationError as error:
             raise _service_errors(error) from None
-        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last)).data)
+        return Response(NodeProgressSerializer(explain.node_progress(node, first=first, last=last, as_of=today)).data)
 
 
 class ExplainInputSerializer(serializers.Serializer):
@@ -686,7 +691,7 @@ class NodeExplainApi(OrganisationApi):
         period = self.query(self.QuerySerializer)["period"]
         if errors := explain.explain_period_errors(node, period=period):
             raise ValidationError({"period": errors})
-        explanation = explain.node_explain(node, period=period)
+        explanation = explain.node_explain(node, period=period, as_of=timezone.localdate())
         if hidden := access.attainment_hidden_owners(self.membership):
             owners = dict(
                 Node.objects.filter(pk__in=[i["node"] for i in explanation["inputs"]]).values_list("pk", "owner_id")

@@ -569,7 +569,9 @@ def actuals_rows(membership: Membership, nodes: Sequence[Node], *, today: date) 
     )
     periods = {n.pk: entry_periods(n, today=today, fiscal_start_month=fiscal) for n in nodes}
     recent = {n.pk: periods[n.pk][:SPARKLINE_PERIODS][::-1] for n in nodes}
-    targets = storage.period_targets([(n, p) for n in nodes for p in recent[n.pk]], membership.organisation)
+    targets = storage.period_targets(
+        [(n, p) for n in nodes for p in recent[n.pk]], membership.organisation, today=today
+    )
     rows = []
     for node in nodes:
         own = measurements.get(node.pk, {})

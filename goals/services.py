@@ -500,12 +500,12 @@ def _check_reason(reason: str) -> str:
 
 
 @transaction.atomic
-def target_override_set(*, node: Node, actor, period: date, value, reason: str) -> TargetOverride:
+def target_override_set(*, node: Node, actor, period: date, value, reason: str, today: date) -> TargetOverride:
     """Replace the phased default target of one period of the node."""
     reason = _check_reason(reason)
     _lock_organisation(node.organisation_id)
     node = Node.objects.select_related("organisation").get(pk=node.pk)
-    periods = storage.tree_engine_periods(node)
+    periods = storage.tree_engine_periods(node, today=today)
     if period not in periods:
         raise ValidationError({"period": [_("Choose one of the node's periods.")]})
     if not node.target_value and node.direction != "maintain":

@@ -43,7 +43,7 @@ def rollup_tree(root_id: int) -> None:
     """
     _test_delay()
     try:
-        again = jobs.tree_rollup(root_id=root_id)
+        again = jobs.tree_rollup(root_id=root_id, as_of=timezone.localdate())
     except DatabaseError as error:
         _record_failure(root_id, error)
         raise

@@ -360,7 +360,8 @@ def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
     """The node's target for each period: phased default, manager overrides, restatements."""
     node = selectors.node_get(request.membership, pk)
     can_edit = request.membership.can_edit_trees and not node.is_archived
-    plan = storage.node_target_plan(node)
+    today = timezone.localdate()
+    plan = storage.node_target_plan(node, today=today)
     periods = [row["period_start"] for row in plan]
     override_form = TargetOverrideForm(prefix="override", periods=periods)
     restate_form = TargetRestateForm(prefix="restate", instance=node)
@@ -380,7 +381,12 @@ def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
                         )
                     else:
                         services.target_override_set(
-                            node=node, actor=request.user, period=period, value=data["value"], reason=data["reason"]
+                            node=node,
+                            actor=request.user,
+                            period=period,
+                            value=data["value"],
+                            reason=data["reason"],
+                            today=today,
                         )
                     messages.success(request, _("Target for %(period)s saved.") % {"period": data["period"]})
                     return redirect("goals:node_targets", pk=node.pk)

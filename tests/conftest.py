@@ -136,8 +136,13 @@ def outsider_api(outsider) -> APIClient:
     return _api(outsider)
 
 
+def signed_in(user) -> Client:
+    """A test client with ``user`` logged in (no login form: tests/test_accounts.py goes through it)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def manager_client(manager) -> Client:
-    client = Client()
-    client.force_login(manager)
-    return client
+    return signed_in(manager)

@@ -38,7 +38,8 @@ def clock(monkeypatch) -> Clock:
     return clock
 
 
-def signed_in(user) -> Client:
+def signed_in_with_password(user) -> Client:
+    """Logged in through the login form with the user's password (tests.conftest.signed_in skips it)."""
     client = Client()
     response = client.post("/accounts/login/", {"username": user.username, "password": "pw-" + user.username})
     assert response.status_code == 302
@@ -96,7 +97,7 @@ def test_password_change_page_in_japanese(manager):
 
 
 def test_changing_the_password_keeps_this_session_and_ends_the_others(manager):
-    here, elsewhere = signed_in(manager), signed_in(manager)
+    here, elsewhere = signed_in_with_password(manager), signed_in_with_password(manager)
 
     response = change_password(here, "pw-boss")
     assert response.status_code == 302
@@ -115,7 +116,7 @@ def test_changing_the_password_revokes_the_api_tokens(manager, member):
     mine, colleagues = api_token("boss"), api_token("worker")
     assert token_works(mine)
 
-    change_password(signed_in(manager), "pw-boss")
+    change_password(signed_in_with_password(manager), "pw-boss")
     assert not token_works(mine)
     assert not ApiToken.objects.filter(user=manager).exists()
     assert token_works(colleagues)
@@ -130,7 +131,7 @@ def test_changing_the_password_revokes_the_api_tokens(manager, member):
     ],
 )
 def test_a_refused_password_change_changes_nothing(manager, old, new, confirm, field):
-    client = signed_in(manager)
+    client = signed_in_with_password(manager)
     token = api_token("boss")
     response = change_password(client, old, new, confirm)
     assert response.status_code == 200
@@ -150,7 +151,7 @@ def test_sessions_expire_after_eight_hours_idle_by_default():
 
 
 def test_a_session_in_use_stays_signed_in_and_an_idle_one_is_logged_out(manager, clock):
-    client = signed_in(manager)
+    client = signed_in_with_password(manager)
     # Used every 7 h 59 min for a day: still signed in.
     for _ in range(3):
         clock.advance(hours=7, minutes=59)
@@ -163,7 +164,7 @@ def test_a_session_in_use_stays_signed_in_and_an_idle_one_is_logged_out(manager,
 
 
 def test_a_session_is_written_at_most_once_a_minute(manager, clock):
-    client = signed_in(manager)
+    client = signed_in_with_password(manager)
     client.get("/manager/")  # the first request after the login stamps the session
 
     def session_writes() -> int:
@@ -181,7 +182,7 @@ def test_a_session_is_written_at_most_once_a_minute(manager, clock):
 
 def test_an_idle_timeout_counts_from_the_last_write_not_the_last_request(manager, clock):
     """A session is stamped at most once a minute, so it may end up to a minute early — never late."""
-    client = signed_in(manager)
+    client = signed_in_with_password(manager)
     client.get("/manager/")
     clock.advance(seconds=50)
     client.get("/manager/")  # not written: less than a minute since the stamp

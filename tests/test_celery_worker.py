@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from goals.actuals import Entry, measurement_upsert
 from goals.models import Membership, Node, RollupSeries, RollupState
@@ -281,8 +282,9 @@ def test_actual_saved_is_rolled_up_by_the_worker(workers, tree, manager, manager
 
     wait_for(lambda: is_fresh(tree) and stored(kpi)[PERIOD.isoformat()] == 1234.0, what="the worker's rollup")
     assert state(tree).computed_at is not None
-    # What the worker stored is what the engine computes here, node by node.
-    engine, nodes = storage.tree_engine(tree)
+    # What the worker stored is what the engine computes here, node by node (the worker takes
+    # today from the same clock).
+    engine, nodes = storage.tree_engine(tree, as_of=timezone.localdate())
     assert stored_tree(tree) == {n.pk: engine.series(n.pk) for n in sorted(nodes, key=lambda n: n.pk)}
     assert status(kpi.parent) != "no_data"  # the KSF above now takes its status from the KPI
     response = manager_api.get(f"/api/v1/nodes/{kpi.pk}/progress/?from=2026-04-01&to=2026-04-30")
@@ -324,7 +326,7 @@ def test_worker_killed_mid_task_is_redelivered_and_completes(workers, tree, mana
     # Identical to a synchronous rebuild, which itself changes nothing (the task is idempotent).
     after_worker = stored_tree(tree)
     workers.stop(restarted)
-    jobs.tree_rollup(root_id=tree.pk)
+    jobs.tree_rollup(root_id=tree.pk, as_of=timezone.localdate())
     assert stored_tree(tree) == after_worker
 
 

@@ -111,7 +111,7 @@ def member_dashboard(membership, *, user, window: Window, today: date, show_team
         root.organisation = organisation  # the engine reads the fiscal year from it
     months = history_months(window)
     series = series_of(list(everyone))
-    figures = nodes_window_figures(mine, [window, *months], series=series, roots=roots)
+    figures = nodes_window_figures(mine, [window, *months], series=series, roots=roots, today=today)
     cards = []
     for node in mine:
         last = min(window.last, today)
@@ -128,7 +128,10 @@ def member_dashboard(membership, *, user, window: Window, today: date, show_team
         others = [n for n in everyone.values() if n.pk not in {m.pk for m in mine}]
         team_figures = {pk: row[0] for pk, row in figures.items()}
         team_figures.update(
-            {pk: row[0] for pk, row in nodes_window_figures(others, [window], series=series, roots=roots).items()}
+            {
+                pk: row[0]
+                for pk, row in nodes_window_figures(others, [window], series=series, roots=roots, today=today).items()
+            }
         )
         team = []
         for person_id, person in people.items():

@@ -82,9 +82,11 @@ def monthly_report(root: Node, month: Window, *, membership: Membership, today: 
     # An archived tree is listed as it was (its stored figures went with it).
     nodes = goals_selectors.tree_nodes(root, include_archived=root.is_archived)
     series = tree_series(root)
-    by_node = tree_window_figures(root, month, series=series)
+    by_node = tree_window_figures(root, month, series=series, today=today)
     to_date = fytd_window(month.first, fiscal_start_month=fiscal)
-    kgi_to_date = nodes_window_figures([root], [to_date], series=series, roots={root.tree_id: root})[root.pk][0]
+    kgi_to_date = nodes_window_figures([root], [to_date], series=series, roots={root.tree_id: root}, today=today)[
+        root.pk
+    ][0]
 
     hidden_owners = attainment_hidden_owners(membership)
     reported = reported_by(membership.user_id, [n.pk for n in nodes]) if hidden_owners else frozenset()

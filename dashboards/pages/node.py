@@ -221,7 +221,9 @@ def node_figures(
     wanted = [node] if sees_attainment else []
     wanted += [child for child in children if visible[child.pk]]
     series = series_of([n.pk for n in wanted]) if wanted else {}
-    by_node = nodes_window_figures(wanted, [window], series=series, roots={root.tree_id: root}) if wanted else {}
+    by_node = (
+        nodes_window_figures(wanted, [window], series=series, roots={root.tree_id: root}, today=today) if wanted else {}
+    )
     own = by_node[node.pk][0] if node.pk in by_node else EMPTY
     chart = None
     if sees_attainment:

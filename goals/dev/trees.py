@@ -268,7 +268,7 @@ def planned_actuals(
 
 @transaction.atomic
 def tree_generate(
-    *, organisation: Organisation, nodes: int, periods: int, depth: int = 6, seed: int = 1, today: date | None = None
+    *, organisation: Organisation, nodes: int, periods: int, today: date, depth: int = 6, seed: int = 1
 ) -> GeneratedTree:
     """Write a synthetic tree of about ``nodes`` nodes with ``periods`` monthly periods of actuals
     ending in the current month; returns its root. The tree is left marked stale (not rolled up)."""
@@ -276,7 +276,6 @@ def tree_generate(
 
     if nodes < 1 or periods < 1:
         raise ValueError("nodes and periods must be at least 1")
-    today = today or timezone.localdate()
     first = add_months(today, -(periods - 1)) if periods < today.year * 12 else date.min
     last = period_end(today.replace(day=1), "monthly")
     # Bulk inserts skip goals.services: the one SMART rule a period count can break is checked here.

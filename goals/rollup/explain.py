@@ -25,7 +25,7 @@ from goals.periods import (
     window_errors,
 )
 from goals.rollup import storage
-from goals.rollup.engine import Assessment
+from goals.rollup.engine import Assessment, shown_attainment
 from goals.rollup.storage import node_engine, tree_is_stale
 
 
@@ -110,7 +110,9 @@ def _assessment_row(start: date, a: Assessment) -> dict:
         "target": a.target.value,
         "target_min": a.target.low,
         "target_max": a.target.high,
-        "attainment": None if a.attainment is None else round(a.attainment, 2),
+        # As the pages show it and the status was judged on it (one decimal, half up): 89.95 is
+        # 90.0, never "89.95" beside a status that was decided on 90.0.
+        "attainment": None if a.attainment is None else shown_attainment(a.attainment),
         "gap": a.gap,
         "status": a.status,
         "missing_inputs": a.missing,
@@ -164,7 +166,7 @@ def explain_period_errors(node: Node, *, period: date) -> list[str]:
     return window_errors(period=first, frequency=node.frequency, start=start, deadline=deadline)
 
 
-def node_progress(node: Node, *, first: date, last: date, as_of: date | None = None) -> dict:
+def node_progress(node: Node, *, first: date, last: date, as_of: date) -> dict:
     """Per period of the node (and over the whole range) its actual, target, attainment, gap,
     status and missing inputs; ``stale`` while a rollup is pending."""
     engine, _nodes = node_engine(node, as_of=as_of)
@@ -190,7 +192,7 @@ def node_progress(node: Node, *, first: date, last: date, as_of: date | None = N
     }
 
 
-def node_explain(node: Node, *, period: date, as_of: date | None = None) -> dict:
+def node_explain(node: Node, *, period: date, as_of: date) -> dict:
     """Why the node has its status in the period that contains ``period``: inputs and rule."""
     engine, nodes = node_engine(node, as_of=as_of)
     by_id = {n.pk: n for n in nodes}

@@ -94,7 +94,7 @@ def request_outdated(*, today: date) -> int:
 INCREMENTAL_MAX_NODES = 50
 
 
-def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) -> bool:
+def tree_rollup(*, root_id: int, as_of: date, full: bool = False) -> bool:
     """Recompute and upsert the rollup series of a tree: of every active node, or — when only
     actuals changed since the last run — of the nodes whose actuals changed and their ancestors.
 
@@ -109,7 +109,6 @@ def tree_rollup(*, root_id: int, as_of: date | None = None, full: bool = False) 
     state, _ = RollupState.objects.get_or_create(root_id=root_id)
     covered = state.requested_at
     changes = list(RollupChange.objects.filter(root_id=root_id).values_list("pk", "node_id"))
-    as_of = as_of or timezone.localdate()
     with storage.cyclic_gc_paused():
         documents = None
         changed = {node_id for _, node_id in changes}

@@ -19,7 +19,6 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import CharField, Exists, FloatField, OuterRef, Q
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from goals import formula as formulas
 from goals import smart, targets
@@ -116,7 +115,7 @@ def inputs_in_error(nodes: Sequence[Node]) -> dict[int, tuple[str, ...]]:
     return smart.inputs_in_error(nodes, smart.input_reports(nodes))
 
 
-def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, list[Node]]:
+def tree_engine(root: Node, *, as_of: date) -> tuple[TreeRollup, list[Node]]:
     """The rollup engine loaded with a tree's active nodes, actuals and target overrides."""
     nodes = list(Node.objects.filter(tree_id=root.tree_id, is_archived=False).order_by("lft"))
     ids = [n.pk for n in nodes]
@@ -129,7 +128,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
     engine = TreeRollup(
         [rollup_spec(n) for n in nodes],
         points,
-        as_of=as_of or timezone.localdate(),
+        as_of=as_of,
         fiscal_start_month=root.organisation.fiscal_year_start_month,
         overrides=overrides,
         withheld=inputs_in_error(nodes),
@@ -137,7 +136,7 @@ def tree_engine(root: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
     return engine, nodes
 
 
-def node_engine(node: Node, *, as_of: date | None = None) -> tuple[TreeRollup, list[Node]]:
+def node_engine(node: Node, *, as_of: date) -> tuple[TreeRollup, list[Node]]:
     """The rollup engine loaded with what one node's figures depend on: its active subtree (its
     value and status come from there) and its ancestors (a KSF follows its KGI's window).
 
@@ -160,7 +159,7 @@ def node_engine(node: Node, *, as_of: date | None = None) -> tuple[TreeRollup, l
     engine = TreeRollup(
         [rollup_spec(n) for n in nodes],
         points,
-        as_of=as_of or timezone.localdate(),
+        as_of=as_of,
         fiscal_start_month=node.organisation.fiscal_year_start_month,
         overrides=overrides,
         # The subtree's nodes have all their children loaded; the ancestors (for their window) do not.
@@ -239,12 +238,19 @@ def tree_engine_around(
     return engine, [n.pk for n in nodes], path, stored
 
 
-def period_targets(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], float | None]:
+def period_targets(
+    pairs: Sequence[tuple[Node, date]], organisation, *, today: date
+) -> dict[tuple[int, date], float | None]:
     """The scheduled target value of each (node, period), overrides included."""
-    return {key: (plan.value if plan is not None else None) for key, plan in period_plan(pairs, organisation).items()}
+    return {
+        key: (plan.value if plan is not None else None)
+        for key, plan in period_plan(pairs, organisation, today=today).items()
+    }
 
 
-def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[int, date], targets.Target | None]:
+def period_plan(
+    pairs: Sequence[tuple[Node, date]], organisation, *, today: date
+) -> dict[tuple[int, date], targets.Target | None]:
     """The scheduled target of each (node, period) — a value or a range — overrides included."""
     nodes = {node.pk: node for node, _ in pairs}
     overrides: dict[int, dict[date, float]] = defaultdict(dict)
@@ -258,31 +264,31 @@ def period_plan(pairs: Sequence[tuple[Node, date]], organisation) -> dict[tuple[
     engine = TreeRollup(
         [replace(rollup_spec(n), start=windows[n.pk][0], deadline=windows[n.pk][1]) for n in nodes.values()],
         {},
-        as_of=timezone.localdate(),
+        as_of=today,
         fiscal_start_month=organisation.fiscal_year_start_month,
         overrides=overrides,
     )
     return {(node.pk, period): engine.schedule(engine.specs[node.pk]).get(period) for node, period in pairs}
 
 
-def tree_engine_periods(node: Node) -> list[date]:
+def tree_engine_periods(node: Node, *, today: date) -> list[date]:
     """The starts of the node's periods over its window (a KSF's window is its ancestors')."""
     engine = TreeRollup(
         [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
-        as_of=timezone.localdate(),
+        as_of=today,
         fiscal_start_month=node.organisation.fiscal_year_start_month,
     )
     return engine.periods(engine.specs[node.pk])
 
 
-def node_target_plan(node: Node) -> list[dict]:
+def node_target_plan(node: Node, *, today: date) -> list[dict]:
     """Each period's default (phased) target, its override if any, and the one in force."""
     overrides = {o.period_start: o for o in TargetOverride.objects.filter(node=node)}
     engine = TreeRollup(
         [rollup_spec(n) for n in node.get_ancestors(include_self=True)],
         {},
-        as_of=timezone.localdate(),
+        as_of=today,
         fiscal_start_month=node.organisation.fiscal_year_start_month,
     )
     spec = engine.specs[node.pk]

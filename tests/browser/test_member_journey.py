@@ -28,9 +28,9 @@ def demo(db):
 def test_member_enters_this_months_actual(eager_rollups, page, demo):
     appointments = Node.objects.get(code="appointments", tree_id=Node.objects.get(code="revenue", level=0).tree_id)
     this_month = timezone.localdate().replace(day=1)
-    target = storage.period_targets([(appointments, this_month)], appointments.organisation)[
-        (appointments.pk, this_month)
-    ]
+    target = storage.period_targets(
+        [(appointments, this_month)], appointments.organisation, today=timezone.localdate()
+    )[(appointments.pk, this_month)]
 
     login(page, "member", "kpitree-demo")
     expect(page).to_have_url(re.compile(r"/member/$"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.test import Client
 from django.utils import timezone
 
 from goals import services
@@ -31,12 +30,6 @@ ACTUALS = {
 
 def freeze_today(monkeypatch) -> None:
     monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: TODAY)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def saas_tree(organisation, manager, executive, member) -> dict[str, Node]:

@@ -13,7 +13,8 @@ from django.utils import translation
 
 from dashboards import figures
 from goals.models import Node
-from tests.dashboards.small_tree import MAY_WINDOW, freeze_today, saas_tree, signed_in, store_actuals
+from tests.conftest import signed_in
+from tests.dashboards.small_tree import MAY_WINDOW, freeze_today, saas_tree, store_actuals
 
 PHISH = '<a href="http://evil.example/phish">Session expired - log in again</a>'
 UNIT = "<b>u</b>&amp;"

@@ -10,14 +10,9 @@ from django.test import Client
 from goals import services
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Node
+from tests.conftest import signed_in
 
 HOMES = {"executive": "/executive/", "manager": "/manager/", "member": "/member/"}
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from goals.dev.trees import tree_generate
 from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Membership, Node
 from goals.rollup import document, jobs
+from tests.conftest import signed_in
 from tests.dashboards.small_tree import (
     MAY,
     MAY_WINDOW,
     TODAY,
     freeze_today,
     saas_tree,
-    signed_in,
     store_actuals,
     stored,
 )

@@ -15,6 +15,7 @@ from goals.dev.trees import tree_generate
 from goals.models import Node, Organisation
 from goals.rollup import document, jobs
 from goals.rollup.engine import MAX_SCORE
+from tests.conftest import signed_in
 from tests.dashboards.small_tree import (
     ACTUALS,
     APR,
@@ -23,7 +24,6 @@ from tests.dashboards.small_tree import (
     TODAY,
     freeze_today,
     saas_tree,
-    signed_in,
     store_actuals,
     stored,
 )

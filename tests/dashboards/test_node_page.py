@@ -7,22 +7,16 @@ import json
 import re
 
 import pytest
-from django.test import Client
 
 from dashboards.figures import node_chart
 from goals.models import Node, Organisation
+from tests.conftest import signed_in
 from tests.dashboards.with_actuals import freeze_today
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def node_page(user, node: Node, **params):

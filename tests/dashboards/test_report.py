@@ -6,23 +6,17 @@ from datetime import date
 
 import pytest
 from django.db.models import F
-from django.test import Client
 
 from goals.dev.trees import tree_generate
 from goals.models import Node, Organisation, RollupSeries, RollupState
 from goals.rollup import jobs
+from tests.conftest import signed_in
 from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, freeze_today
 
 
 @pytest.fixture(autouse=True)
 def today(monkeypatch):
     freeze_today(monkeypatch)
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def report(user, root: Node, month: str | None = "2026-04"):

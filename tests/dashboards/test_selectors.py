@@ -12,14 +12,9 @@ from dashboards import stored as stored_rollup
 from dashboards.windows import custom_window, fytd_window, month_window, quarter_window
 from goals.models import Measurement, Node, RollupSeries, RollupState
 from goals.rollup import document
-from tests.dashboards.small_tree import MAY, TODAY, freeze_today, saas_tree, store_actuals
+from tests.dashboards.small_tree import APR, JUN, MAY, TODAY, saas_tree, store_actuals
 
 APRIL = 4
-
-
-@pytest.fixture(autouse=True)
-def today(monkeypatch):
-    freeze_today(monkeypatch)  # the engine (a custom range) judges "to date" of today
 
 
 @pytest.fixture
@@ -43,7 +38,7 @@ def stored_columns(node: Node, key: str | None = None) -> dict:
     ],
 )
 def test_each_stored_window_is_read_from_its_columns(tree, window, key, first):
-    figures = stored_rollup.tree_window_figures(tree["revenue"], window)
+    figures = stored_rollup.tree_window_figures(tree["revenue"], window, today=TODAY)
     assert set(figures) == {n.pk for n in tree.values()}
     for code in ("appointments", "new_contracts", "upsell_revenue", "new_business", "revenue"):
         columns = stored_columns(tree[code], key)
@@ -62,17 +57,19 @@ def test_each_stored_window_is_read_from_its_columns(tree, window, key, first):
 
 def test_whole_documents_give_the_same_figures_as_their_parts(tree):
     window = quarter_window(MAY, fiscal_start_month=APRIL)
-    parts = stored_rollup.tree_window_figures(tree["revenue"], window)
+    parts = stored_rollup.tree_window_figures(tree["revenue"], window, today=TODAY)
     whole = stored_rollup.tree_window_figures(
-        tree["revenue"], window, series=stored_rollup.tree_series(tree["revenue"])
+        tree["revenue"], window, series=stored_rollup.tree_series(tree["revenue"]), today=TODAY
     )
     assert parts == whole
 
 
 def test_a_custom_range_is_computed_and_agrees_with_the_stored_quarter(tree):
-    stored = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    stored = stored_rollup.tree_window_figures(
+        tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL), today=TODAY
+    )
     computed = stored_rollup.tree_window_figures(
-        tree["revenue"], custom_window(date(2026, 4, 1), date(2026, 6, 1), fiscal_start_month=APRIL)
+        tree["revenue"], custom_window(date(2026, 4, 1), date(2026, 6, 1), fiscal_start_month=APRIL), today=TODAY
     )
     for node in tree.values():
         a, b = stored[node.pk], computed[node.pk]
@@ -80,31 +77,48 @@ def test_a_custom_range_is_computed_and_agrees_with_the_stored_quarter(tree):
         assert a.actual == pytest.approx(b.actual) and a.gap == pytest.approx(b.gap)
 
 
+def test_a_custom_range_is_judged_as_of_the_day_given(tree):
+    """Computed with the engine as of the day the caller passes (the views pass today), not the
+    clock's: once June has ended, its missing actual of appointments counts."""
+    window = custom_window(APR, JUN, fiscal_start_month=APRIL)
+    appointments = tree["appointments"].pk
+    in_june = stored_rollup.tree_window_figures(tree["revenue"], window, today=TODAY)[appointments]
+    in_july = stored_rollup.tree_window_figures(tree["revenue"], window, today=date(2026, 7, 6))[appointments]
+    assert (in_june.actual, in_june.missing) == (50, 0)
+    assert (in_july.actual, in_july.missing) == (50, 1)
+
+
 def test_a_month_of_a_daily_node_is_computed_not_read_from_a_day(tree):
     leads = tree["leads_approached"]
     Measurement.objects.create(node=leads, period_start=date(2026, 5, 1), value=4)
     Measurement.objects.create(node=leads, period_start=date(2026, 5, 2), value=6)
-    figures = stored_rollup.tree_window_figures(tree["revenue"], month_window(MAY, fiscal_start_month=APRIL))
+    figures = stored_rollup.tree_window_figures(
+        tree["revenue"], month_window(MAY, fiscal_start_month=APRIL), today=TODAY
+    )
     assert figures[leads.pk].actual == 10  # May's days added up (the rollup ran before: not stored)
 
 
 def test_a_year_to_date_before_the_stored_as_of_is_computed(tree):
     """The stored year is "to date" of 2026-06-20; the year to April ends before that."""
     april = fytd_window(date(2026, 4, 1), fiscal_start_month=APRIL)
-    figures = stored_rollup.tree_window_figures(tree["revenue"], april)
+    figures = stored_rollup.tree_window_figures(tree["revenue"], april, today=TODAY)
     appointments = stored_columns(tree["appointments"])
     assert figures[tree["appointments"].pk].actual == appointments["actual"][appointments["period"].index("2026-04-01")]
 
 
 def test_a_node_without_stored_figures_has_no_data(tree):
     RollupSeries.objects.filter(node=tree["webinars"]).delete()
-    figures = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    figures = stored_rollup.tree_window_figures(
+        tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL), today=TODAY
+    )
     assert figures[tree["webinars"].pk] == document.EMPTY
 
 
 def test_archived_nodes_are_left_out(tree):
     Node.objects.filter(pk=tree["webinars"].pk).update(is_archived=True)
-    figures = stored_rollup.tree_window_figures(tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL))
+    figures = stored_rollup.tree_window_figures(
+        tree["revenue"], quarter_window(MAY, fiscal_start_month=APRIL), today=TODAY
+    )
     assert tree["webinars"].pk not in figures
     assert tree["webinars"].pk not in {n.pk for n in board.tree_outline(tree["revenue"])}
 
@@ -168,10 +182,10 @@ def test_several_trees_in_the_same_number_of_queries(tree, organisation, manager
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as one:
-        stored_rollup.trees_window_figures(roots[:1], window)
+        stored_rollup.trees_window_figures(roots[:1], window, today=TODAY)
         board.trees_outline(organisation.pk, [roots[0].tree_id])
     with CaptureQueriesContext(connection) as two:
-        figures = stored_rollup.trees_window_figures(roots, window)
+        figures = stored_rollup.trees_window_figures(roots, window, today=TODAY)
         outlines = board.trees_outline(organisation.pk, [r.tree_id for r in roots])
     assert len(one) == len(two) == 2
     assert len(figures) == 30 and [len(nodes) for nodes in outlines.values()] == [15, 15]

@@ -38,7 +38,7 @@ def errors_of(membership, node, value, *, period=NOVEMBER, note="", today=TODAY)
 
 
 def target(node: Node, period: date) -> float:
-    return storage.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+    return storage.period_targets([(node, period)], node.organisation, today=TODAY)[(node.pk, period)]
 
 
 # --- the happy path ------------------------------------------------------------------------------

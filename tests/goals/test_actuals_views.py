@@ -23,14 +23,9 @@ from goals.library import SAAS_REVENUE_TREE
 from goals.models import Measurement, Node, PeriodLock
 from goals.periods import add_months, month_label, period_start
 from goals.rollup import storage
+from tests.conftest import signed_in
 
 D = Decimal
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -68,7 +63,7 @@ def form_data(node: Node, period: date, value: str, note: str = "") -> dict[str,
 
 
 def target(node: Node, period: date) -> float:
-    return storage.period_targets([(node, period)], node.organisation)[(node.pk, period)]
+    return storage.period_targets([(node, period)], node.organisation, today=timezone.localdate())[(node.pk, period)]
 
 
 def text(response) -> str:
@@ -117,7 +112,7 @@ def test_each_row_shows_last_value_target_status_and_a_sparkline(member_client, 
     last_month = add_months(this_month, -1)
     for months_ago, value in [(3, "40"), (2, "44"), (1, "47")]:
         entry = actuals.Entry(node=appointments, period=add_months(this_month, -months_ago), value=D(value))
-        actuals.measurement_upsert(membership=member.membership, entry=entry)
+        actuals.measurement_upsert(membership=member.membership, entry=entry, today=timezone.localdate())
     tasks.rollup_tree(appointments.get_root().pk)
     response = member_client.get("/actuals/")
     card = card_for(response, appointments)
@@ -330,7 +325,7 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_lost(
 
 def test_a_locked_month_is_refused_on_the_form(manager, member_client, nodes, this_month):
     last_month = add_months(this_month, -1)
-    actuals.period_lock(membership=manager.membership, month=last_month, reason="Closed")
+    actuals.period_lock(membership=manager.membership, month=last_month, reason="Closed", today=timezone.localdate())
     appointments = nodes["appointments"]
     response = member_client.post(f"/actuals/{appointments.pk}/", form_data(appointments, last_month, "48"))
     # The message names the month as the form's option does: "October 2026", not "2026-10".
@@ -412,6 +407,7 @@ def test_grid_is_prefilled_with_the_last_periods(member_client, member, nodes, t
     actuals.measurement_upsert(
         membership=member.membership,
         entry=actuals.Entry(node=appointments, period=add_months(this_month, -1), value=D("47.5")),
+        today=timezone.localdate(),
     )
     response = member_client.get("/actuals/grid/")
     assert response.status_code == 200
@@ -483,7 +479,9 @@ def test_grid_asks_for_a_note_on_the_row_of_an_off_track_value(member_client, no
 def test_grid_refuses_to_empty_a_cell_and_says_when_nothing_changed(member_client, member, nodes, this_month):
     appointments = nodes["appointments"]
     actuals.measurement_upsert(
-        membership=member.membership, entry=actuals.Entry(node=appointments, period=this_month, value=D("48"))
+        membership=member.membership,
+        entry=actuals.Entry(node=appointments, period=this_month, value=D("48")),
+        today=timezone.localdate(),
     )
     page = member_client.get("/actuals/grid/")
     response = grid_post(member_client, page, **{grid_name(appointments, this_month): ""})
@@ -498,7 +496,7 @@ def test_grid_refuses_to_empty_a_cell_and_says_when_nothing_changed(member_clien
 
 def test_grid_a_locked_cell_is_read_only_and_refused_if_changed(manager, member_client, nodes, this_month):
     last_month = add_months(this_month, -1)
-    actuals.period_lock(membership=manager.membership, month=last_month)
+    actuals.period_lock(membership=manager.membership, month=last_month, today=timezone.localdate())
     appointments = nodes["appointments"]
     page = member_client.get("/actuals/grid/")
     assert page.context["form"][grid_name(appointments, last_month)].field.widget.attrs["readonly"] is True
@@ -517,7 +515,7 @@ def test_locking_a_quarters_first_month_leaves_it_open_on_the_form_and_the_grid(
     Node.objects.filter(pk=nodes["appointments"].pk).update(frequency="quarterly")
     appointments = Node.objects.get(pk=nodes["appointments"].pk)
     quarter = period_start(this_month, "quarterly", appointments.organisation.fiscal_year_start_month)
-    actuals.period_lock(membership=manager.membership, month=quarter, reason="Closed")
+    actuals.period_lock(membership=manager.membership, month=quarter, reason="Closed", today=timezone.localdate())
 
     page = member_client.get("/actuals/grid/")
     assert "readonly" not in page.context["form"][grid_name(appointments, quarter)].field.widget.attrs

@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from goals import access
 from goals.models import Node, Organisation
-from tests.dashboards.small_tree import ACTUALS, MAY, freeze_today, saas_tree, signed_in, store_actuals
+from tests.conftest import signed_in
+from tests.dashboards.small_tree import ACTUALS, MAY, freeze_today, saas_tree, store_actuals
 
 
 @pytest.fixture(autouse=True)

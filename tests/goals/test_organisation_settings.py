@@ -6,18 +6,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 
 from goals import services
 from goals.models import Organisation, RollupState
+from tests.conftest import signed_in
 
 URL = "/settings/"
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_team_attainment_is_private_by_default(organisation):

@@ -109,8 +109,8 @@ def test_an_incremental_run_takes_the_same_statements_whatever_the_tree_size(org
 def test_trees_computed_on_an_earlier_day_are_asked_for_again(organisation, saas_tree, other_tree):
     from goals.rollup import jobs
 
-    jobs.tree_rollup(root_id=saas_tree.pk)
-    jobs.tree_rollup(root_id=other_tree.pk)
+    jobs.tree_rollup(root_id=saas_tree.pk, as_of=timezone.localdate())
+    jobs.tree_rollup(root_id=other_tree.pk, as_of=timezone.localdate())
     RollupChange.objects.all().delete()
     yesterday = timezone.now() - timedelta(days=1)
     RollupState.objects.filter(root=saas_tree).update(computed_at=yesterday)

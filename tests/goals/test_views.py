@@ -12,18 +12,13 @@ from django.utils import formats, timezone
 
 from goals import services
 from goals.models import Measurement, Node
+from tests.conftest import signed_in
 
 
 @pytest.fixture
 def nodes(saas_tree) -> dict[str, Node]:
     """The demo tree's nodes by code (appointments, upsell, webinars, …)."""
     return {n.code: n for n in Node.objects.filter(tree_id=saas_tree.tree_id)}
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture(params=["manager", "executive", "member"])

@@ -15,15 +15,15 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from goals import selectors, services, smart
 from goals.models import Measurement, Node
 from goals.rollup import jobs, storage
 from goals.views import ACTUALS_PAGE_SIZE
-from tests.conftest import FY_END, FY_START
+from tests.conftest import FY_END, FY_START, signed_in
 
 D = Decimal
 
@@ -68,7 +68,7 @@ class WideTree:
             kpi = self.create(f"kpi_{self.count}")
             for month, value in ((4, "120"), (5, "130")):
                 Measurement.objects.create(node=kpi, period_start=date(2026, month, 1), value=D(value))
-        jobs.tree_rollup(root_id=self.kgi.pk)
+        jobs.tree_rollup(root_id=self.kgi.pk, as_of=timezone.localdate())
         return Node.objects.filter(parent=self.ksf).order_by("-lft").first()
 
     def create(self, code: str) -> Node:
@@ -110,12 +110,6 @@ def cost(action, nodes_loaded) -> tuple[int, int]:
     with CaptureQueriesContext(connection) as captured:
         action()
     return len(captured.captured_queries), nodes_loaded["rows"]
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def api_for(user) -> APIClient:

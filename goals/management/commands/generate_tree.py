@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from goals.dev.trees import tree_generate
 from goals.models import Organisation
@@ -30,7 +31,14 @@ class Command(BaseCommand):
         began = time.perf_counter()
         organisation, created = Organisation.objects.get_or_create(name=org)
         try:
-            tree = tree_generate(organisation=organisation, nodes=nodes, periods=periods, depth=depth, seed=seed)
+            tree = tree_generate(
+                organisation=organisation,
+                nodes=nodes,
+                periods=periods,
+                depth=depth,
+                seed=seed,
+                today=timezone.localdate(),
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         elapsed = time.perf_counter() - began

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from goals.models import Node
 from goals.rollup import jobs
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         total = 0
         for root in roots:
             began = time.perf_counter()
-            jobs.tree_rollup(root_id=root.pk, full=full)
+            jobs.tree_rollup(root_id=root.pk, as_of=timezone.localdate(), full=full)
             elapsed = time.perf_counter() - began
             nodes = Node.objects.filter(tree_id=root.tree_id, is_archived=False).count()
             total += 1

@@ -146,7 +146,7 @@ class Command(BaseCommand):
         for code, pace in DEMO_PACE.items():
             node = nodes[code]
             starts = [p for p in period_starts(node.start_date, today, node.frequency) if p >= node.start_date]
-            plan = storage.period_targets([(node, p) for p in starts], membership.organisation)
+            plan = storage.period_targets([(node, p) for p in starts], membership.organisation, today=today)
             skipped = add_months(today.replace(day=1), -MISSING_MONTH[1]) if code == MISSING_MONTH[0] else None
             for index, start in enumerate(starts):
                 if start == skipped:
