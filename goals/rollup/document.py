@@ -54,6 +54,7 @@ REASON_CODES = (
     "node_error",
     "input_in_error",
     "not_due",
+    "inputs_missing",
 )
 REASON_INDEX = {code: index for index, code in enumerate(REASON_CODES)}
 
