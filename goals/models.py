@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 from simple_history.models import HistoricalRecords
 
-from goals.targets import has_number
+from goals.targets import has_number, thresholds_apply
 
 # The longest description, rationale or note (about a page of text): the forms' 2,000 characters.
 TEXT_MAX_LENGTH = 2000
@@ -294,6 +294,12 @@ class Node(MPTTModel):
     def has_number(self) -> bool:
         """It has a number of its own (goals.targets.has_number; :func:`has_number_q` in SQL)."""
         return has_number(direction=self.direction, target=self.target_value, low=self.target_min, high=self.target_max)
+
+    @property
+    def thresholds_apply(self) -> bool:
+        """Its own thresholds judge it (goals.targets.thresholds_apply): not for a node without
+        a number whose status is its worst child's."""
+        return thresholds_apply(has_number=self.has_number, status_rule=self.status_rule)
 
     @property
     def takes_actuals(self) -> bool:

@@ -30,6 +30,7 @@ from goals.periods import (
     is_supported_date,
     period_count,
 )
+from goals.targets import has_number, thresholds_apply
 
 LETTERS = ("S", "M", "A", "R", "T")
 LETTER_NAMES = {
@@ -400,7 +401,14 @@ def _value_source_findings(node: Any, ctx: NodeContext) -> Iterable[Finding]:
                 "value_source",
             )
     at_risk, off_track = getattr(node, "at_risk_below", None), getattr(node, "off_track_below", None)
-    if at_risk is not None and off_track is not None and off_track > at_risk:
+    # Thresholds that judge nothing (a KSF showing its worst child's status) are not checked.
+    in_force = thresholds_apply(
+        has_number=has_number(
+            direction=node.direction, target=node.target_value, low=node.target_min, high=node.target_max
+        ),
+        status_rule=getattr(node, "status_rule", "weighted"),
+    )
+    if in_force and at_risk is not None and off_track is not None and off_track > at_risk:
         yield Finding(
             "M",
             Level.ERROR,

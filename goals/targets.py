@@ -26,6 +26,14 @@ def has_number(*, direction: str, target: object, low: object, high: object) -> 
     return target is not None
 
 
+def thresholds_apply(*, has_number: bool, status_rule: str) -> bool:
+    """Whether a node's own thresholds (at risk below, off track below) judge it: with a number
+    of its own, or when it scores its children by weight. A node without a number that takes
+    the worst of its children shows that child's status, judged on the child's thresholds, so
+    its own are not used (docs/rollup.md §7)."""
+    return has_number or status_rule != "worst"
+
+
 @dataclass(frozen=True)
 class Target:
     """The target of one period: a value, or a range for "stay within"."""

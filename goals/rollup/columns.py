@@ -42,7 +42,7 @@ from goals.rollup.document import (
     encode,
     window_columns,
 )
-from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup, shown_attainment
+from goals.rollup.engine import MAX_SCORE, NodeSpec, TreeRollup, judged_on_complete_periods, shown_attainment
 
 logger = logging.getLogger(__name__)
 
@@ -401,6 +401,45 @@ class ColumnarRollup:
         if spec.time_aggregation == "sum" and grid is not None and period is not None and not grid.unit:
             self._flow_formula(parent, out, grid, period)
 
+    def _complete_flows(self, rows: Sequence[int], out: Columns, grid: Grid, period: Columns | None) -> None:
+        """Computed "decrease" flows, judged on the periods whose inputs are all in
+        (TreeRollup._complete_flow): a period with a missing input has no value; a wider window
+        with one is the sum of its other periods against their targets."""
+        rows = np.array(rows)
+        if grid.unit:
+            refused = (out.missing[rows] > 0) & ~np.isnan(out.actual[rows])
+            out.actual[rows] = np.where(refused, np.nan, out.actual[rows])
+            out.reason[rows] = np.where(refused, REASON_INDEX["inputs_missing"], out.reason[rows])
+            return
+        for j, (lo, hi) in enumerate(grid.bounds):
+            if hi <= lo:
+                continue
+            for p in rows:
+                if not (period.missing[p, lo:hi] > 0).any():
+                    continue
+                values = period.actual[p, lo:hi]
+                counted = ~np.isnan(values)
+                if not counted.any():
+                    if not np.isnan(out.actual[p, j]):
+                        out.actual[p, j] = np.nan
+                        out.reason[p, j] = REASON_INDEX["inputs_missing"]
+                    continue
+                # Added in order from zero, like sum() in TreeRollup: the same floats.
+                total = 0.0
+                for value in values[counted]:
+                    total = total + float(value)
+                if not math.isfinite(total):
+                    out.actual[p, j] = np.nan
+                    out.reason[p, j] = REASON_INDEX["overflow"]
+                    continue
+                out.actual[p, j] = total
+                plans = self.plan_value[p, lo:hi][counted]
+                if not np.isnan(plans).any():
+                    target = 0.0
+                    for value in plans:
+                        target = target + float(value)
+                    out.target[p, j] = target
+
     def _judge(self, rows: np.ndarray, out: Columns) -> None:
         """goals.rollup.engine.judge for nodes with a number of their own."""
         specs = [self.specs[i] for i in rows]
@@ -532,6 +571,9 @@ class ColumnarRollup:
             self._combine([i for i in computed if self.specs[i].value_source != "formula"], out)
             for i in formula_rows:
                 self._formula(i, out, grid, period)
+            complete = [i for i in computed if judged_on_complete_periods(self.specs[i])]
+            if complete:
+                self._complete_flows(complete, out, grid, period)
             judged = np.flatnonzero(here & numbered)
             if len(judged):
                 self._judge(judged, out)

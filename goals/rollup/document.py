@@ -55,6 +55,7 @@ REASON_CODES = (
     "input_in_error",
     "not_due",
     "formula_waiting",
+    "inputs_missing",
 )
 REASON_INDEX = {code: index for index, code in enumerate(REASON_CODES)}
 

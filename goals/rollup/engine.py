@@ -10,13 +10,17 @@ time (one of its periods, or any range):
   ``weighted_average``, ``min``, ``max``) or applies its formula to them — so a ratio over a
   quarter is a ratio of the quarter's sums, never an average of monthly ratios;
 - missing actuals stay missing (never zero) and are counted in ``missing``; a formula with a
-  missing input or a division by zero gives no value and says why;
+  missing input or a division by zero gives no value and says why; a flow entered by hand, and
+  a computed "decrease" flow, are judged only on the periods that have all their data, so a
+  missing input never makes a node look good;
 - the target to date covers the window's periods that have started by ``as_of``;
 - attainment and gap compare the value with the target to date, read in the node's direction
   (a positive gap is always good: ahead of an increase target, under a decrease target, inside
   a range);
 - the status is ``on_track``/``at_risk``/``off_track`` from the node's thresholds, ``no_data``
-  without a value; a node with no number of its own (a KSF) takes its status from its children.
+  without a value; a node with no number of its own (a KSF) takes its status from its children
+  (their weighted score, judged on its thresholds, or its worst child's status and attainment,
+  judged on that child's).
 """
 
 from __future__ import annotations
@@ -296,6 +300,39 @@ class TreeRollup:
             return target
         return schedules.to_date(chosen, spec.time_aggregation)
 
+    def _complete_flow(self, spec, first, last, actual, missing, target, reason):
+        """A computed "decrease" flow is judged on the periods whose inputs are all in:
+        (actual, target, reason).
+
+        A team that has not reported lowers a sum of complaints and would make it look good;
+        so a period with a missing input has no value (reason ``inputs_missing``), and a wider
+        window is the sum of its other periods against their targets, the missing inputs
+        counted as usual (docs/rollup.md §4). A window where nothing is missing is unchanged.
+        """
+        frequency = spec.frequency
+        periods = [start for start in self.periods(spec) if first <= period_anchor(start, frequency) <= last]
+        if not periods:
+            return actual, target, reason
+        if len(periods) == 1 and (first, last) == (periods[0], self._period_end(periods[0], frequency)):
+            if missing and actual is not None:
+                return None, target, _reason("inputs_missing")
+            return actual, target, reason
+        assessed = [self.assess(spec.id, start, self._period_end(start, frequency)) for start in periods]
+        if not any(a.missing for a in assessed):
+            return actual, target, reason
+        # A period with a missing input has no value (above): the others are complete.
+        counted = [(start, a.actual) for start, a in zip(periods, assessed, strict=True) if a.actual is not None]
+        if not counted:
+            return None, target, reason if actual is None else _reason("inputs_missing")
+        value = sum(v for _, v in counted)
+        if not math.isfinite(value):
+            return None, target, _reason("overflow")
+        plan = self.schedule(spec)
+        chosen = [plan.get(start) for start, _ in counted]
+        if all(t is not None and t.value is not None for t in chosen):
+            target = schedules.to_date(chosen, "sum")
+        return value, target, reason
+
     def _open_without_value(self, spec: NodeSpec, start: date, first: date, last: date) -> bool:
         """Whether the period ``start`` is still in progress and has no value yet: it is left out
         of a wider window's target to date until it has one (docs/rollup.md §2, "to date")."""
@@ -359,6 +396,8 @@ class TreeRollup:
         target = self.target_for(spec, first, last)
         if spec.value_source == "manual" and spec.time_aggregation == "sum" and actual is not None:
             target = self._flow_target(spec, first, last, target)
+        elif judged_on_complete_periods(spec):
+            actual, target, reason = self._complete_flow(spec, first, last, actual, missing, target, reason)
         if spec.has_number:
             attainment, gap, status, judged = self._judge(spec, actual, target)
             return Assessment(actual, target, attainment, gap, status, missing, judged or reason, inputs)
@@ -527,11 +566,12 @@ class TreeRollup:
         if not judged:
             return Assessment(actual, target, None, None, NO_DATA, missing, _reason("no_child_data"), inputs)
         if spec.status_rule == "worst":
-            # Among equally bad children, show the attainment of the furthest behind.
-            _, worst = max(judged, key=lambda item: (_SEVERITY[item[1].status], -(item[1].attainment or 0.0)))
-            return Assessment(
-                actual, target, worst.attainment, None, worst.status, missing, _reason("worst_of_children"), inputs
-            )
+            # The worst child's status and attainment, judged on that child's thresholds (the
+            # node's own are not used); among equally bad children, the furthest behind. The
+            # reason names it, so the explanation says whose figures these are.
+            child, worst = max(judged, key=lambda item: (_SEVERITY[item[1].status], -(item[1].attainment or 0.0)))
+            why = _reason("worst_of_children", child=child.code)
+            return Assessment(actual, target, worst.attainment, None, worst.status, missing, why, inputs)
         total = sum(child.weight for child, _ in judged)
         if total == 0:
             return Assessment(actual, target, None, None, NO_DATA, missing, _reason("zero_weights"), inputs)
@@ -589,6 +629,18 @@ class TreeRollup:
             "missing": [a.missing for a in assessed],
             "reason": [a.reason.code for a in assessed],
         }
+
+
+def judged_on_complete_periods(spec: NodeSpec) -> bool:
+    """A computed flow whose target is a ceiling (a sum or flow formula of complaints, churned
+    customers, costs): a missing input would make it look good, so it is judged only on the
+    periods whose inputs are all in (TreeRollup._complete_flow, docs/rollup.md §4)."""
+    return (
+        spec.direction == "decrease"
+        and spec.time_aggregation == "sum"
+        and spec.value_source in ("sum", "formula")
+        and spec.has_number
+    )
 
 
 def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):

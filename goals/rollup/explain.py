@@ -58,7 +58,10 @@ REASON_TEXTS = {
         "Attainment of the target to date: at risk below %(at_risk_below)s%%, off track below %(off_track_below)s%%."
     ),
     "no_child_data": _("None of its children has data for the period."),
-    "worst_of_children": _("It takes the worst status of its children."),
+    "worst_of_children": _(
+        "It takes the status and attainment of its worst child, judged on that child's thresholds; "
+        "its own thresholds are not used."
+    ),
     "weighted_children": _("It takes the weighted score of its children's attainment."),
     "overflow": _("The value is too large to compute (beyond the range of numbers), so it is not judged."),
     "window_unsupported": _(
@@ -70,8 +73,20 @@ REASON_TEXTS = {
         "It is not computed while a node it is computed from is in error (see the SMART check): %(inputs)s"
     ),
     "not_due": _("Not due in this window: the window is shorter than its period (%(frequency)s)."),
+    "inputs_missing": _(
+        "Not judged: an input is missing, and a total that should go down must not look good "
+        "for want of it. It is judged on the periods whose inputs are all in."
+    ),
 }
 
+# The same reasons with the node they name (the engine's explain and progress answers; a stored
+# document keeps only the code).
+NAMED_TEXTS = {
+    "worst_of_children": _(
+        "It takes the status and attainment of its worst child, %(child)s, judged on that child's "
+        "thresholds; its own thresholds are not used."
+    ),
+}
 
 # The engine records methods by their codes; people read these words.
 METHOD_WORDS = {
@@ -85,7 +100,8 @@ METHOD_WORDS = {
 
 
 def reason_text(reason: dict) -> str:
-    template = REASON_TEXTS.get(reason.get("code", ""))
+    code = reason.get("code", "")
+    template = NAMED_TEXTS.get(code) if "child" in reason else REASON_TEXTS.get(code)
     if template is None:
         return ""
     params = {

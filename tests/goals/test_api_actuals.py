@@ -658,6 +658,15 @@ def test_explain_a_ksf_names_its_children(manager_api, first_quarter):
     assert data["rule"] == "It takes the weighted score of its children's attainment."
 
 
+def test_explain_a_worst_of_ksf_names_the_child_it_takes_its_status_from(manager_api, first_quarter):
+    Node.objects.filter(pk=first_quarter["sales"].pk).update(status_rule="worst")
+    data = manager_api.get(url(first_quarter["sales"], "explain"), {"period": "2026-04-01"}).json()
+    assert data["rule"] == (
+        "It takes the status and attainment of its worst child, close_rate, judged on that child's "
+        "thresholds; its own thresholds are not used."
+    )
+
+
 def test_explain_a_month_without_data(manager_api, first_quarter):
     data = manager_api.get(url(first_quarter["close_rate"], "explain"), {"period": "2026-07-01"}).json()
     assert (data["actual"], data["status"], data["missing_inputs"]) == (None, "no_data", 2)

@@ -447,6 +447,17 @@ def test_worst_of_shows_the_furthest_behind_among_equally_bad_children(order):
     assert (a.attainment, a.status) == (60, OFF_TRACK)
 
 
+def test_worst_of_names_the_child_whose_figures_it_shows():
+    """B's 60% and off track, judged on B's thresholds: the reason names B, not the KSF's own
+    thresholds (which are not used)."""
+    a = engine([ksf(1, status_rule="worst", at_risk_below=50, off_track_below=40), *KSF_CHILDREN], KSF_POINTS).assess(
+        1, *month(APR)
+    )
+
+    assert (close(a.attainment), a.status) == (60, OFF_TRACK)
+    assert a.reason.as_dict() == {"code": "worst_of_children", "child": "n3"}
+
+
 @pytest.mark.parametrize("status_rule", ["weighted", "worst"])
 def test_a_ksf_without_child_data_has_no_data(status_rule):
     a = engine([ksf(1, status_rule=status_rule), *KSF_CHILDREN]).assess(1, *month(APR))

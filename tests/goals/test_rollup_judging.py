@@ -114,3 +114,68 @@ def test_a_decrease_flow_with_missing_months_is_judged_on_the_months_that_have_d
     # A window without data keeps its target to date — what is still expected: October's, as
     # November is still open without a value (docs/rollup.md §2).
     assert documents[2]["quarter"]["target"][2] == 100.0
+
+
+def _complaints(source: str) -> tuple[list[NodeSpec], dict]:
+    """Complaints of two teams, at most 100 a month in all (a "decrease" flow computed from its
+    children); team B has not reported June (on 20 July: April … June have ended)."""
+    formula = {"formula": "team_a + team_b"} if source == "formula" else {}
+    specs = [
+        _spec(1, None, "complaints", direction="decrease", target=100.0, value_source=source, **formula),
+        _spec(2, 1, "team_a", direction="decrease", target=50.0),
+        _spec(3, 1, "team_b", direction="decrease", target=50.0),
+    ]
+    points = {
+        2: {date(2026, 4, 1): 60.0, date(2026, 5, 1): 60.0, date(2026, 6, 1): 60.0},
+        3: {date(2026, 4, 1): 55.0, date(2026, 5, 1): 55.0},
+    }
+    return specs, points
+
+
+@pytest.mark.parametrize("source", ["sum", "formula"])
+def test_a_computed_decrease_flow_is_judged_on_the_months_whose_inputs_are_all_in(source):
+    """April and May: 115 each against 100, over the limit. June has only team A's 60: not "60 of
+    at most 100, on track" and not a quarter of 290 against 300 (103%, on track), but June not
+    judged and the quarter 230 against April and May's 200: 87%, off track, with 1 missing."""
+    specs, points = _complaints(source)
+    engine = TreeRollup(specs, points, as_of=date(2026, 7, 20), fiscal_start_month=4)
+
+    node = _documents(engine, [1, 2, 3])[1]
+
+    june = (node["actual"][2], node["target"][2], node["status"][2], node["missing"][2], node["reason"][2])
+    if source == "sum":
+        assert june == (None, 100.0, "no_data", 1, "inputs_missing")
+    else:  # a formula lacking an input already had no value
+        assert june == (None, 100.0, "no_data", 1, "formula_missing")
+    assert node["status"][:2] == ["off_track", "off_track"]
+    quarter = node["quarter"]
+    assert (quarter["actual"][0], quarter["target"][0], quarter["missing"][0]) == (230.0, 200.0, 1)
+    assert round(quarter["attainment"][0], 1) == 87.0
+    assert quarter["status"][0] == "off_track"
+    year = node["year"]
+    assert (year["actual"][0], year["target"][0], year["status"][0]) == (230.0, 200.0, "off_track")
+    # The engine's answer for any range (the progress API) is the same.
+    assessment = engine.assess(1, date(2026, 4, 1), date(2026, 7, 31))
+    assert (assessment.actual, assessment.target.value, assessment.missing) == (230.0, 200.0, 1)
+
+
+def test_a_computed_decrease_flow_without_a_complete_month_is_not_judged():
+    """Only June in the window, with team B missing: no value and no status, the target kept."""
+    specs, points = _complaints("sum")
+    engine = TreeRollup(specs, points, as_of=date(2026, 7, 20), fiscal_start_month=4)
+
+    assessment = engine.assess(1, date(2026, 6, 1), date(2026, 7, 31))
+
+    assert (assessment.actual, assessment.status, assessment.reason.code) == (None, "no_data", "inputs_missing")
+    assert (assessment.target.value, assessment.missing) == (100.0, 1)
+
+
+def test_a_computed_decrease_flow_with_every_input_in_is_judged_as_before():
+    specs, points = _complaints("sum")
+    points[3][date(2026, 6, 1)] = 35.0
+    engine = TreeRollup(specs, points, as_of=date(2026, 7, 20), fiscal_start_month=4)
+
+    quarter = _documents(engine, [1, 2, 3])[1]["quarter"]
+
+    assert (quarter["actual"][0], quarter["target"][0], quarter["missing"][0]) == (325.0, 300.0, 0)
+    assert quarter["reason"][0] == "thresholds"

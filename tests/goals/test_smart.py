@@ -348,6 +348,21 @@ CASES = [
         set(),
     ),
     (
+        "M-thresholds on a KSF that scores its children",
+        GOOD_KSF,
+        KSF_CONTEXT,
+        {"status_rule": "weighted", "at_risk_below": Decimal("90"), "off_track_below": Decimal("95")},
+        {("M-thresholds", ERROR, "off_track_below")},
+    ),
+    (
+        # Its status is its worst child's, judged on the child's thresholds: its own judge nothing.
+        "M-thresholds not asked of a KSF that takes the worst of its children",
+        GOOD_KSF,
+        KSF_CONTEXT,
+        {"status_rule": "worst", "at_risk_below": Decimal("90"), "off_track_below": Decimal("95")},
+        set(),
+    ),
+    (
         "M-rate-summed",
         GOOD_KPI,
         KPI_CONTEXT,

@@ -662,3 +662,16 @@ def test_move_groups_the_parents_by_tree(manager_client, manager, saas_tree, nod
     ]
     assert f'<option value="{nodes["upsell"].pk}">' in groups[0][1]
     assert f'<option value="{cost.pk}">KSF: Cut the cost of serving customers</option>' in groups[1][1]
+
+
+@pytest.mark.parametrize(("status_rule", "asked"), [("weighted", True), ("worst", False)])
+def test_the_form_asks_for_thresholds_only_where_they_judge_the_node(manager_client, nodes, status_rule, asked):
+    """A KSF without a number that takes the worst of its children shows that child's status,
+    judged on the child's thresholds: the form does not offer its own as if they were in force."""
+    ksf = next(n for n in nodes.values() if n.kind == "ksf" and not n.has_number)
+    Node.objects.filter(pk=ksf.pk).update(status_rule=status_rule)
+
+    html = manager_client.get(f"/nodes/{ksf.pk}/edit/").content.decode()
+
+    assert ('name="at_risk_below"' in html, 'name="off_track_below"' in html) == (asked, asked)
+    assert ("it has no thresholds of its own" in html) is not asked
