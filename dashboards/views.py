@@ -232,6 +232,8 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sees_attainment = node_attainment_visible(request.membership, node)
     today = timezone.localdate()
     progress_rows = storage.stored_progress(node) if sees_attainment else []
+    # The actuals' history holds the values: shown under the same rule as the figures.
+    value_changes, more_value_changes = selectors.node_value_changes(node) if sees_attainment else ([], False)
     explanation = None
     if not node.is_archived and progress_rows:
         explanation = explain.node_explain(node, period=min(today, progress_rows[-1]["period"]), as_of=today)
@@ -275,6 +277,8 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "child_reports": reports,
             "ancestors": ancestors,
             "changes": changes,
+            "value_changes": value_changes,
+            "more_value_changes": more_value_changes,
             "can_edit": request.membership.can_edit_trees,
             "can_delete": services.node_can_delete(node),
             "child_kind_label": Kind(selectors.child_kind(node)).label,

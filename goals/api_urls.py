@@ -21,8 +21,10 @@ urlpatterns = [
     path("nodes/<int:pk>/tree/", apis.NodeTreeApi.as_view(), name="api-node-tree"),
     path("nodes/<int:pk>/progress/", apis.NodeProgressApi.as_view(), name="api-node-progress"),
     path("nodes/<int:pk>/explain/", apis.NodeExplainApi.as_view(), name="api-node-explain"),
+    path("nodes/<int:pk>/value-history/", apis.NodeValueHistoryApi.as_view(), name="api-node-value-history"),
     path("measurements/", apis.MeasurementListCreateApi.as_view(), name="api-measurements"),
     path("measurements/bulk/", apis.MeasurementBulkApi.as_view(), name="api-measurements-bulk"),
+    path("measurements/<int:pk>/history/", apis.MeasurementHistoryApi.as_view(), name="api-measurement-history"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script file, not inline (for a strict CSP).
     # A page for people: the log-in page rather than a 401 (the schema itself needs a login too).

@@ -72,12 +72,17 @@ class OrganisationApi(APIView):
     def node(self, pk: int) -> Node:
         return selectors.node_get(self.membership, pk)
 
-    def node_with_attainment(self, pk: int) -> Node:
-        """The node, or 403 when it is another team member's personal KPI (goals.access), or 409
-        when it is archived (the rollup leaves archived nodes out: they have no figures)."""
-        node = self.node(pk)
+    def visible_node(self, node: Node) -> Node:
+        """The node, or 403 when it is another team member's personal KPI (goals.access): its
+        figures, actuals and their history are theirs and the managers'."""
         if not access.node_attainment_visible(self.membership, node):
             raise PermissionDenied(_("Only managers, and the team member who owns it, see this KPI's figures."))
+        return node
+
+    def node_with_attainment(self, pk: int) -> Node:
+        """:meth:`visible_node`, or 409 when it is archived (the rollup leaves archived nodes
+        out: they have no figures)."""
+        node = self.visible_node(self.node(pk))
         if node.is_archived:
             raise Conflict(_("This node is archived: restore it to see its figures."))
         return node
@@ -578,6 +583,74 @@ class MeasurementBulkApi(OrganisationApi):
                 {"rows": {str(index): _entry_errors(fields) for index, fields in error.rows.items()}}
             ) from None
         return Response({"rows": MeasurementOutputSerializer(saved, many=True).data}, status=status.HTTP_201_CREATED)
+
+
+# --- value history -------------------------------------------------------------------------------
+
+
+class ValueChangeSerializer(serializers.Serializer):
+    measurement = serializers.IntegerField(source="measurement_id")
+    node = serializers.IntegerField(source="node_id")
+    period_start = serializers.DateField(source="period")
+    change = serializers.ChoiceField(
+        choices=selectors.ValueChangeKind.choices,
+        source="kind",
+        help_text="created: first entered; replaced: entered again for the same period; deleted: removed",
+    )
+    changed_at = serializers.DateTimeField(source="when")
+    changed_by = serializers.IntegerField(source="who_id", allow_null=True, help_text="user id (null: unknown)")
+    changed_by_name = serializers.CharField(source="who_name", help_text="full name, else login name")
+    before = serializers.DecimalField(
+        max_digits=20, decimal_places=4, allow_null=True, help_text="null when the actual was first entered"
+    )
+    after = serializers.DecimalField(
+        max_digits=20, decimal_places=4, allow_null=True, help_text="null when the actual was removed"
+    )
+    note = serializers.CharField(help_text="the actual's note as of this change")
+
+
+def _history_page(request, view, records) -> Response:
+    paginator = ApiPagination()
+    page = paginator.paginate_queryset(records, request, view=view)
+    return paginator.get_paginated_response(ValueChangeSerializer(selectors.value_changes(page), many=True).data)
+
+
+_HISTORY_RESPONSES = {200: _page_of("PaginatedValueChangeList", ValueChangeSerializer), **_READ_ERRORS}
+
+
+class MeasurementHistoryApi(OrganisationApi):
+    """Who entered and replaced an actual, when, the value before and after, and the note."""
+
+    @extend_schema(
+        operation_id="measurements_history_list",
+        parameters=[PageQuerySerializer],
+        responses=_HISTORY_RESPONSES,
+        description="Every change of the actual, newest first. 404 for an actual of another organisation; "
+        "403 for a team member when it is another member's personal KPI (unless the organisation shares them).",
+    )
+    def get(self, request, pk: int):
+        measurement = selectors.measurement_get(self.membership, pk)
+        self.visible_node(measurement.node)
+        return _history_page(request, self, selectors.measurement_value_history(measurement))
+
+
+class NodeValueHistoryApi(OrganisationApi):
+    """Every change of a node's actuals, newest first: who changed what, and when."""
+
+    class QuerySerializer(PageQuerySerializer):
+        period = SupportedDateField(required=False, help_text="any day of one of the node's periods: only its actual")
+
+    @extend_schema(
+        operation_id="nodes_value_history_list",
+        parameters=[QuerySerializer],
+        responses=_HISTORY_RESPONSES,
+        description="Every change of the node's actuals (removed ones included), newest first. 403 for a team "
+        "member when it is another member's personal KPI (unless the organisation shares them).",
+    )
+    def get(self, request, pk: int):
+        period = self.query(self.QuerySerializer).get("period")
+        node = self.visible_node(self.node(pk))
+        return _history_page(request, self, selectors.node_value_history(node, period=period))
 
 
 # --- progress and explanation ---------------------------------------------------------------------

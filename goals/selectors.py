@@ -6,11 +6,13 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db import models
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import Lag
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -508,8 +510,113 @@ def measurement_list(
     return measurements.order_by("node__tree_id", "node__lft", "period_start")
 
 
+def measurement_get(membership: Membership, pk: int) -> Measurement:
+    """The actual, or 404 when it does not exist *or belongs to another organisation*."""
+    try:
+        return Measurement.objects.select_related("node").get(node__organisation_id=membership.organisation_id, pk=pk)
+    except (Measurement.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
 def measurement_exists(*, node: Node, period: date) -> bool:
     return Measurement.objects.filter(node=node, period_start=period).exists()
+
+
+# --- value history: who entered, replaced or removed which actual, and when ------------------------
+
+
+class ValueChangeKind(models.TextChoices):
+    CREATED = "created", _("Entered")
+    REPLACED = "replaced", _("Replaced")
+    DELETED = "deleted", _("Deleted")
+
+
+_VALUE_CHANGE_KINDS = {"+": ValueChangeKind.CREATED, "~": ValueChangeKind.REPLACED, "-": ValueChangeKind.DELETED}
+# The node page shows the latest changes of a node's actuals; the API pages through all of them.
+VALUE_HISTORY_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """One recorded change of an actual: the value before and after it, and the note it then had."""
+
+    measurement_id: int
+    node_id: int
+    period: date
+    kind: ValueChangeKind
+    when: datetime
+    who: object  # the user, or None (an import without a user, a deleted account)
+    before: Decimal | None  # None when the actual was first entered
+    after: Decimal | None  # None when it was removed
+    note: str
+
+    @property
+    def who_id(self) -> int | None:
+        return getattr(self.who, "pk", None)
+
+    @property
+    def who_name(self) -> str:
+        """Full name, else login name; empty for nobody (as the pages' ``person`` filter)."""
+        if self.who is None:
+            return ""
+        return self.who.get_full_name() or self.who.username
+
+
+def _value_history(records: QuerySet) -> QuerySet:
+    """Historical actuals with the value each one replaced (``before``), newest first.
+
+    The previous value is the previous record *of the same actual*, computed by the database
+    over every record the filter keeps, before a page or a limit cuts them: the first change on
+    a page still knows its value before.
+    """
+    previous = Window(
+        Lag("value"),
+        partition_by=[F("id")],
+        order_by=[F("history_date").asc(), F("history_id").asc()],
+    )
+    return records.annotate(before=previous).select_related("history_user").order_by("-history_date", "-history_id")
+
+
+def value_changes(records) -> list[ValueChange]:
+    """Rows of :func:`measurement_value_history` / :func:`node_value_history` (or a page of them)."""
+    out = []
+    for record in records:
+        kind = _VALUE_CHANGE_KINDS[record.history_type]
+        out.append(
+            ValueChange(
+                measurement_id=record.id,
+                node_id=record.node_id,
+                period=record.period_start,
+                kind=kind,
+                when=record.history_date,
+                who=record.history_user,
+                before=record.value if kind == ValueChangeKind.DELETED else record.before,
+                after=None if kind == ValueChangeKind.DELETED else record.value,
+                note=record.note,
+            )
+        )
+    return out
+
+
+def measurement_value_history(measurement: Measurement) -> QuerySet:
+    """Every change of one actual, newest first (turn into rows with :func:`value_changes`)."""
+    return _value_history(Measurement.history.filter(id=measurement.pk))
+
+
+def node_value_history(node: Node, *, period: date | None = None) -> QuerySet:
+    """Every change of the node's actuals, newest first; with ``period`` (any day of one of the
+    node's periods) only that period's actual. Actuals removed since stay in it."""
+    records = Measurement.history.filter(node_id=node.pk)
+    if period is not None:
+        start = period_start(period, node.frequency, node.organisation.fiscal_year_start_month)
+        records = records.filter(period_start=start)
+    return _value_history(records)
+
+
+def node_value_changes(node: Node, *, limit: int = VALUE_HISTORY_LIMIT) -> tuple[list[ValueChange], bool]:
+    """The node page's "Value history": the latest ``limit`` changes, and whether there are more."""
+    rows = value_changes(node_value_history(node)[: limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 # --- actuals: the "My KPIs" page, the grid and the month locks ---------------------------------
