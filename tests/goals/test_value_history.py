@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from goals import actuals, selectors
 from goals.models import Measurement, Node, Organisation
 from goals.selectors import ValueChangeKind
-from tests.conftest import _api
-from tests.dashboards.small_tree import APR, MAY, TODAY, saas_tree, signed_in
+from tests.conftest import _api, signed_in
+from tests.dashboards.small_tree import APR, MAY, TODAY, saas_tree
 
 
 @pytest.fixture
