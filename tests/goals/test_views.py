@@ -93,6 +93,33 @@ def test_tree_diagram(any_role_client, saas_tree, nodes):
     assert "15 nodes" in html
 
 
+def test_tree_diagram_says_where_each_value_comes_from(manager_client, saas_tree, nodes):
+    # Stored directly, past the SMART check: the diagram shows what is stored, escaped.
+    Node.objects.filter(pk=nodes["new_contracts"].pk).update(
+        value_source="formula", formula="appointments*close_rate/100 + <b>x</b>"
+    )
+    Node.objects.filter(pk=nodes["new_business"].pk).update(status_rule="worst")
+    html = manager_client.get(f"/trees/{saas_tree.pk}/").content.decode()
+
+    def box(code: str) -> str:
+        start = html.index(f'id="node-{nodes[code].pk}"')
+        return html[start : html.index("</dl>", start)]
+
+    assert "entered" in box("appointments")
+    # Not a formula that parses: shown as typed, and escaped.
+    assert "= appointments*close_rate/100 + &lt;b&gt;x&lt;/b&gt;" in box("new_contracts")
+    assert "<b>x</b>" not in html
+    assert "worst of its children" in box("new_business")
+
+
+def test_tree_diagram_prints_a_formula_with_times_and_divided_by(manager_client, saas_tree, nodes):
+    Node.objects.filter(pk=nodes["new_contracts"].pk).update(
+        value_source="formula", formula="appointments*close_rate/100"
+    )
+    html = manager_client.get(f"/trees/{saas_tree.pk}/").content.decode()
+    assert "= appointments × close_rate ÷ 100" in html
+
+
 def test_tree_diagram_of_an_inner_node_redirects_to_its_root(manager_client, saas_tree, nodes):
     response = manager_client.get(f"/trees/{nodes['appointments'].pk}/")
     assert response.status_code == 302
