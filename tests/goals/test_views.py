@@ -694,3 +694,16 @@ def test_move_groups_the_parents_by_tree(manager_client, manager, saas_tree, nod
     ]
     assert f'<option value="{nodes["upsell"].pk}">' in groups[0][1]
     assert f'<option value="{cost.pk}">KSF: Cut the cost of serving customers</option>' in groups[1][1]
+
+
+def test_the_node_form_marks_the_fields_that_depend_on_a_choice(manager_client, saas_tree):
+    html = manager_client.get(f"/nodes/{saas_tree.pk}/edit/").content.decode()
+    # Without the script every field is there and shown; static/js/node_form.js hides by these.
+    for name in ("formula", "target_min", "target_max", "target_value", "baseline_value", "target_scope"):
+        assert f'id="id_{name}"' in html
+    assert 'data-show-when="value_source=formula"' in html
+    assert 'data-show-when="direction=maintain"' in html
+    assert 'data-show-when="direction!=maintain"' in html
+    assert 'data-show-when="direction!=maintain; time_aggregation=sum"' in html
+    assert " hidden" not in html.split('id="node-form"')[1].split("</form>")[0]
+    assert "js/node_form.js" in html
