@@ -1,8 +1,9 @@
 // The node form shows only the fields that apply to what is chosen (no inline scripts: see
 // figures.js). A wrapper [data-show-when="direction!=maintain; time_aggregation=sum"] is shown
-// while every condition holds: "name=a|b" (the field "name" is a or b) or "name!=a|b". Without
-// this script every field shows. A field that is hidden keeps what was typed in it, and it is
-// still submitted: choosing again shows it as it was. A field with an error is never hidden.
+// while every condition holds: "name=a|b" (the field "name" is a or b), "name!=a|b", and
+// "has_number=no" while no target (no range) is typed. Without this script every field shows.
+// A field that is hidden keeps what was typed in it and is still submitted: choosing again
+// shows it as it was. A field with an error is never hidden.
 (function () {
   "use strict";
 
@@ -12,10 +13,21 @@
   if (!groups.length) return;
 
   function valueOf(name) {
+    if (name === "has_number") return hasNumber();
     var field = form.elements.namedItem(name);
-    if (!field) return null;
-    if (field instanceof RadioNodeList) return field.value;
-    return field.value;
+    return field ? field.value : null;
+  }
+
+  // Whether what is typed gives the node a number of its own, as goals.targets.has_number says:
+  // a bound of the range to stay within, else a target. Without one (a KSF) it takes its status
+  // from its children, by the rule asked for only then.
+  function hasNumber() {
+    function typed(name) {
+      var field = form.elements.namedItem(name);
+      return !!field && field.value.trim() !== "";
+    }
+    var number = valueOf("direction") === "maintain" ? typed("target_min") || typed("target_max") : typed("target_value");
+    return number ? "yes" : "no";
   }
 
   function holds(condition) {
@@ -38,5 +50,6 @@
   }
 
   form.addEventListener("change", update);
+  form.addEventListener("input", update);
   update();
 })();

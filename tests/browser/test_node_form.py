@@ -12,6 +12,13 @@ from tests.browser.conftest import login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def settle(page) -> None:
+    """Wait for the SMART panel's checks of what was typed (one per change, and one 700 ms after
+    the last key): a check still running when a test ends or saves holds SQLite's table lock."""
+    page.wait_for_timeout(800)
+    expect(page.locator(".htmx-request")).to_have_count(0)
+
+
 def test_the_form_shows_the_fields_of_the_value_source_and_direction_chosen(page, manager, saas_tree):
     appointments = Node.objects.get(tree_id=saas_tree.tree_id, code="appointments")
     login(page, "boss", "pw-boss")
@@ -49,6 +56,7 @@ def test_the_form_shows_the_fields_of_the_value_source_and_direction_chosen(page
     expect(page.locator("#id_target_scope")).to_be_hidden()
     page.locator("#id_time_aggregation").select_option("sum")
     expect(page.locator("#id_target_scope")).to_be_visible()
+    settle(page)
 
 
 def test_a_range_is_saved_from_the_fields_the_form_shows(page, manager, saas_tree):
@@ -58,7 +66,27 @@ def test_a_range_is_saved_from_the_fields_the_form_shows(page, manager, saas_tre
     page.locator("#id_direction").select_option("maintain")
     page.locator("#id_target_min").fill("40")
     page.locator("#id_target_max").fill("60")
+    page.locator("#id_target_max").press("Tab")
+    settle(page)
     page.get_by_role("button", name="Save changes").click()
     expect(page.locator("h1")).to_contain_text(appointments.name)
     appointments.refresh_from_db()
     assert (appointments.direction, appointments.target_min, appointments.target_max) == ("maintain", 40, 60)
+
+
+def test_the_status_rule_is_asked_for_only_while_a_ksf_has_no_number(page, manager, saas_tree):
+    new_business = Node.objects.get(tree_id=saas_tree.tree_id, code="new_business")
+    login(page, "boss", "pw-boss")
+    page.goto(f"{page.base_url}/nodes/{new_business.pk}/edit/")
+    rule = page.locator("#id_status_rule")
+    expect(rule).to_be_visible()  # no target: its status comes from its children, by this rule
+    page.locator("#id_target_value").fill("100")
+    expect(rule).to_be_hidden()
+    page.locator("#id_direction").select_option("maintain")
+    expect(rule).to_be_visible()  # a range to stay within, and none typed
+    page.locator("#id_target_max").fill("5")
+    expect(rule).to_be_hidden()
+    page.locator("#id_direction").select_option("increase")
+    page.locator("#id_target_value").fill("")
+    expect(rule).to_be_visible()
+    settle(page)

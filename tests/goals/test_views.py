@@ -707,3 +707,21 @@ def test_the_node_form_marks_the_fields_that_depend_on_a_choice(manager_client, 
     assert 'data-show-when="direction!=maintain; time_aggregation=sum"' in html
     assert " hidden" not in html.split('id="node-form"')[1].split("</form>")[0]
     assert "js/node_form.js" in html
+
+
+def test_a_kgi_has_no_weight_to_set(manager_client, saas_tree):
+    # The root has no siblings to be weighed against: the form does not ask, and keeps it.
+    Node.objects.filter(pk=saas_tree.pk).update(weight=Decimal("2"))
+    html = manager_client.get(f"/nodes/{saas_tree.pk}/edit/").content.decode()
+    assert 'name="weight"' not in html
+    data = form_data(Node.objects.get(pk=saas_tree.pk), name="Revenue ¥120M")
+    del data["weight"]
+    response = manager_client.post(f"/nodes/{saas_tree.pk}/edit/", data)
+    assert response.status_code == 302
+    saved = Node.objects.get(pk=saas_tree.pk)
+    assert (saved.name, saved.weight) == ("Revenue ¥120M", Decimal("2"))
+
+
+def test_a_kpi_still_has_its_weight(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/edit/").content.decode()
+    assert 'name="weight"' in html
