@@ -763,35 +763,8 @@ def node_chart(
         marker["hovertemplate"] = "%{text}<extra></extra>" if expected_text else "%{y:,}<extra></extra>"
         data.append(go.Scatter(**{k: v for k, v in marker.items() if k != "type"}))
         annotations += note
-    shapes = []
-    if window is not None:
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": window[0],
-                "x1": window[1],
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": WINDOW_FILL,
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        annotations.append(
-            {
-                "x": window[0],
-                "y": 1,
-                "xref": "x",
-                "yref": "paper",
-                "text": gettext("Selected period"),
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "bottom",
-                "font": {"size": 11, "color": ACTUAL_COLOUR},
-            }
-        )
+    shapes, marks = _selected_window(window)
+    annotations += marks
     layout = _layout(
         title,
         height=height,
@@ -806,6 +779,112 @@ def node_chart(
     )
     figure = _figure(data, layout)
     return figure if width is None else for_paper(figure, width=width)
+
+
+def _selected_window(window: tuple[str, str] | None) -> tuple[list[dict], list[dict]]:
+    """The shade over the window selected (first, last) and its label."""
+    if window is None:
+        return [], []
+    shade = {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": window[0],
+        "x1": window[1],
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": WINDOW_FILL,
+        "line": {"width": 0},
+        "layer": "below",
+    }
+    label = {
+        "x": window[0],
+        "y": 1,
+        "xref": "x",
+        "yref": "paper",
+        "text": gettext("Selected period"),
+        "showarrow": False,
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "font": {"size": 11, "color": ACTUAL_COLOUR},
+    }
+    return [shade], [label]
+
+
+def score_chart(
+    *,
+    title: str,
+    periods: Sequence[str],
+    attainment: Sequence[float | None],
+    statuses: Sequence[str],
+    hover: Sequence[Sequence[str]],
+    at_risk_below: float,
+    off_track_below: float,
+    window: tuple[str, str] | None = None,
+    width: int | None = None,
+    height: int = 340,
+) -> dict:
+    """A node without a number of its own (a KSF) over its whole window: its score per period
+    (the attainment its children give it, % of their targets to date), each point marked with
+    its period's status, and the two thresholds its own status is judged by. ``window`` and
+    ``width`` as in :func:`node_chart`."""
+    x = list(periods)
+    data = []
+    for threshold, name in (
+        (at_risk_below, gettext("At risk below %(value)s%%") % {"value": _percent(at_risk_below)}),
+        (off_track_below, gettext("Off track below %(value)s%%") % {"value": _percent(off_track_below)}),
+    ):
+        data.append(
+            go.Scatter(
+                name=figure_text(name),
+                x=x,
+                y=[rounded(threshold)] * len(x),
+                mode="lines",
+                line={"color": TARGET_COLOUR, "dash": "dash" if threshold == at_risk_below else "dot", "width": 1.5},
+                hoverinfo="skip",
+            )
+        )
+    marked = list(statuses) or ["no_data"] * len(x)
+    data.append(
+        go.Scatter(
+            name=gettext("Score"),
+            x=x,
+            y=[rounded(v) for v in attainment],
+            mode="lines+markers",
+            line={"color": ACTUAL_COLOUR, "width": 2},
+            marker={
+                "symbol": [STATUS_MARKERS.get(s, "circle") for s in marked],
+                "color": [STATUS_COLOURS.get(s, STATUS_COLOURS["no_data"]) for s in marked],
+                "size": 10,
+                "line": {"width": 1, "color": "#1d2433"},
+            },
+            text=[figure_lines(lines) for lines in hover] or [status_text(s) for s in marked],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    shapes, annotations = _selected_window(window)
+    layout = _layout(
+        title,
+        height=height,
+        margin={"l": 10, "r": 20, "t": 50, "b": 40},
+        xaxis={"title": {"text": gettext("Period")}, "type": "date", "tickformat": "%Y-%m", "automargin": True},
+        yaxis={
+            "title": {"text": gettext("Score, %")},
+            "ticksuffix": "%",
+            "rangemode": "tozero",
+            "automargin": True,
+        },
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+        annotations=annotations,
+        shapes=shapes,
+        hovermode="closest",
+    )
+    figure = _figure(data, layout)
+    return figure if width is None else for_paper(figure, width=width)
+
+
+def _percent(value: float) -> str:
+    return f"{float(value):g}"
 
 
 PAPER_WIDTH = 680  # px: an A4 page's width inside the monthly report's margins

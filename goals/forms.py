@@ -53,8 +53,10 @@ class NodeForm(forms.ModelForm):
         for name in ("baseline_value", "target_value", "target_min", "target_max", "weight"):
             self.fields[name].widget.attrs.update({"step": "any", "inputmode": "decimal"})
         if kind == Kind.KGI:
-            # A KGI is the root: there is no parent to state a link to.
+            # A KGI is the root: there is no parent to state a link to, and no siblings to be
+            # weighed against.
             del self.fields["rationale"]
+            del self.fields["weight"]
         _show_amounts_as_entered(self)
 
     def clean(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from goals import actuals, selectors, services, smart
+from goals import actuals, selectors, services, smart, value_sources
 from goals.access import (
     actuals_required,
     builds_trees,
@@ -52,6 +52,19 @@ class DiagramNode:
     node: Node
     report: smart.SmartReport
     children: list[DiagramNode] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """Where its value and status come from: ``= sessions × cvr × aov``, ``Σ children``…"""
+        node = self.node
+        return value_sources.source_words(
+            kind=node.kind,
+            value_source=node.value_source,
+            formula=node.formula,
+            has_number=node.has_number,
+            status_rule=node.status_rule,
+            has_children=bool(self.children),
+        )
 
 
 def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[DiagramNode]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language, gettext
 
 from dashboards import figures, projection
@@ -51,6 +52,7 @@ class ChartRow:
     high: float | None
     projection: float | None
     status: str
+    attainment: float | None = None  # the score of a node without a number (NodeChart.score)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class NodeChart:
     has_range: bool
     expected: float | None
     expected_text: str  # "Expected at the deadline: ¥118M (¥2M short)"
+    # A node without a number of its own and without a value (a KSF): its score is charted,
+    # not an actual against a target it does not have.
+    score: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,8 @@ def node_chart(
 
     actual, target, low, high = column("actual"), column("target"), column("low"), column("high")
     statuses = [s or "no_data" for s in column("status")]
+    if not node.has_number and all(v is None for v in [*actual, *target, *low, *high]):
+        return _score_chart(node, periods, column("attainment"), statuses, window=window, width=width, height=height)
     projected = projection.project(
         actual,
         target,
@@ -186,6 +193,49 @@ def node_chart(
         expected=projected.expected if projected is not None else None,
         expected_text=expected_text,
     )
+
+
+def _score_chart(node: Node, periods, attainment, statuses, *, window, width, height) -> NodeChart:
+    """The chart of a node without a number or a value: its score, and a title that says so."""
+    hover = [
+        [
+            period_label(p, node.frequency),
+            gettext("Score: %(value)s") % {"value": "—" if a is None else f"{floatformat(a, 1)}%"},
+            gettext("Status of the period: %(status)s") % {"status": figures.status_text(st)},
+        ]
+        for p, a, st in zip(periods, attainment, statuses, strict=True)
+    ]
+    figure = figures.score_chart(
+        title=score_title(node),
+        periods=[p.isoformat() for p in periods],
+        attainment=attainment,
+        statuses=statuses,
+        hover=hover,
+        at_risk_below=float(node.at_risk_below),
+        off_track_below=float(node.off_track_below),
+        window=(window.first.isoformat(), window.last.isoformat()) if window is not None else None,
+        width=width,
+        height=height,
+    )
+    rows = [
+        ChartRow(p, None, None, None, None, None, st, a) for p, a, st in zip(periods, attainment, statuses, strict=True)
+    ]
+    return NodeChart(
+        title=gettext("%(node)s: score per period, from its children") % {"node": node.name},
+        figure=figure,
+        rows=rows,
+        cumulative=False,
+        has_range=False,
+        expected=None,
+        expected_text="",
+        score=True,
+    )
+
+
+def score_title(node: Node) -> str:
+    if node.status_rule == "worst":
+        return gettext("Score per period: the child furthest behind")
+    return gettext("Score per period: the weighted score of its children")
 
 
 def chart_title(*, cumulative: bool) -> str:

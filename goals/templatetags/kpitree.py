@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import template
 from django.utils.translation import get_language
 
@@ -32,6 +34,23 @@ def quantity_entered(value, unit: str = ""):
 def quantity_compact(value, unit: str = ""):
     """Short form for boxes and headlines: ¥120M / 1億2,000万円."""
     return format_quantity(value, unit, get_language() or "en", compact=True)
+
+
+@register.filter
+def score_only(figures) -> bool:
+    """Whether ``figures`` (of a window or a period) have an attainment but no actual, target or
+    range: the score a node without a number of its own takes from its children. Tables say so
+    across the actual and target cells rather than show two dashes beside a number."""
+    if isinstance(figures, Mapping):
+        field = figures.get
+    else:
+
+        def field(name: str) -> object:
+            return getattr(figures, name, None)
+
+    if figures is None or field("attainment") is None:
+        return False
+    return all(field(name) is None for name in ("actual", "target", "low", "high"))
 
 
 @register.filter

@@ -144,6 +144,13 @@ def test_no_figure_of_any_page_carries_markup_from_user_text(request, tree, role
     assert "&lt;a href=" in json.dumps(drawn) or "&lt;b&gt;u&lt;/b&gt;" in json.dumps(drawn)
 
 
+def test_the_score_chart_of_a_node_without_a_number_carries_no_markup(manager, tree):
+    response = signed_in(manager).get(f"/nodes/{tree['new_business'].pk}/", MAY_WINDOW)
+    drawn = figures_of(response.content.decode())
+    assert response.context["page"].chart.score is True
+    assert markup_in(drawn["node-chart"]) == []
+
+
 def test_the_manager_pair_chart_keeps_user_text_out_of_its_hover_template(manager, tree):
     response = signed_in(manager).get("/manager/", MAY_WINDOW)
     figure = response.context["pairs"][0]["figure"]

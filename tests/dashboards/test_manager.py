@@ -374,3 +374,13 @@ def test_due_periods_are_those_started_by_today_inside_the_nodes_span(tree):
     assert board.due_periods(daily, window=window, today=TODAY, fiscal_start_month=4, span=late)[0] == date(2026, 6, 15)
     over = (date(2026, 4, 1), date(2026, 5, 31))  # ended in May: nothing due in June
     assert board.due_periods(monthly, window=window, today=TODAY, fiscal_start_month=4, span=over) == []
+
+
+def test_a_node_without_a_number_shows_its_score_not_two_dashes(manager, tree):
+    html = may(manager).content.decode()
+    start = html.index(f'data-node="{tree["new_business"].pk}"')
+    row = html[start : html.index("</tr>", start)]
+    # The KSF has no actual or target of its own: its cells say where its attainment comes from.
+    assert '<td colspan="2" class="score-of-children">Weighted score of its children</td>' in row
+    assert "—" not in row.split("score-of-children")[0]
+    assert row.index("score-of-children") < row.index("%</td>")

@@ -173,3 +173,61 @@ def test_for_paper_the_chart_keeps_its_size_and_drops_the_tool_bar():
     assert figure["layout"]["width"] == 680
     assert figure["config"] == {"responsive": False, "displayModeBar": False}
     assert "config" not in node_chart(title="t", unit="JPY", periods=["2026-04-01"], actual=[1.0], target=[1.0])
+
+
+# --- a node without a number of its own (issue 10 §1) ------------------------------------------
+
+
+def row_of(html: str, node: Node) -> str:
+    start = html.index(f'data-node="{node.pk}"')
+    return html[start : html.index("</tr>", start)]
+
+
+def test_a_ksf_without_a_number_charts_its_score_against_its_thresholds(manager, nodes):
+    Node.objects.filter(pk=nodes["new_business"].pk).update(at_risk_below=95, off_track_below=80)
+    response = node_page(manager, nodes["new_business"], period="month", month="2026-05")
+    chart = response.context["page"].chart
+    assert chart.score is True
+    drawn = traces(chart.figure)
+    # April: appointments 82.8%, the other two without data; May 106.7%. Not an empty chart of
+    # actuals against a target the KSF does not have.
+    assert "Actual" not in drawn and "Target" not in drawn
+    assert drawn["Score"]["y"][:3] == [82.8, 106.7, None]
+    assert drawn["Score"]["marker"]["symbol"][:2] == ["x", "circle"]
+    assert "Score: 82.8%" in drawn["Score"]["text"][0]
+    assert set(drawn["At risk below 95%"]["y"]) == {95}
+    assert set(drawn["Off track below 80%"]["y"]) == {80}
+    assert chart.figure["layout"]["yaxis"]["ticksuffix"] == "%"
+    assert [shape["x0"] for shape in chart.figure["layout"]["shapes"]] == ["2026-05-01"]
+    assert [row.attainment for row in chart.rows[:2]] == pytest.approx([82.76, 106.67], abs=0.01)
+    html = response.content.decode()
+    table = html[html.index('class="data chart-table"') :]
+    table = table[: table.index("</table>")]
+    assert ">Score<" in table and ">82.8%<" in table and "Projection" not in table
+
+
+def test_a_ksf_without_a_number_charted_in_words_of_its_rule(manager, nodes):
+    Node.objects.filter(pk=nodes["new_business"].pk).update(status_rule="worst")
+    chart = node_page(manager, nodes["new_business"]).context["page"].chart
+    assert chart.figure["layout"]["title"]["text"] == "Score per period: the child furthest behind"
+
+
+def test_tables_show_the_score_of_a_node_without_a_number_not_dashes(manager, nodes):
+    # The KGI's children: the KSF's actual and target cells name its score, beside its attainment.
+    html = node_page(manager, nodes["revenue"], period="month", month="2026-04").content.decode()
+    row = row_of(html, nodes["new_business"])
+    assert '<td colspan="2" class="score-of-children">Weighted score of its children</td>' in row
+    assert row.index("score-of-children") < row.index("82.8%")
+    assert row.count("<td>—</td>") == 1  # only the gap, which a score does not have
+    # The KSF's own table of periods.
+    html = node_page(manager, nodes["new_business"]).content.decode()
+    progress = html[html.index('id="progress-title"') :]
+    first = progress[progress.index("<tbody>") : progress.index("</tr>", progress.index("<tbody>"))]
+    assert "Weighted score of its children" in first and "82.8%" in first
+    assert first.count("<td>—</td>") == 1  # the gap
+
+
+def test_a_node_with_a_number_keeps_its_actual_and_target_cells(manager, nodes):
+    html = node_page(manager, nodes["new_business"], period="month", month="2026-04").content.decode()
+    row = row_of(html, nodes["appointments"])
+    assert "score-of-children" not in row and "30 appointments" in row

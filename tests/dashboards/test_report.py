@@ -8,7 +8,7 @@ import pytest
 from django.db.models import F
 
 from goals.dev.trees import tree_generate
-from goals.models import Node, Organisation, RollupSeries, RollupState
+from goals.models import Measurement, Node, Organisation, RollupSeries, RollupState
 from goals.rollup import jobs
 from tests.conftest import signed_in
 from tests.dashboards.with_actuals import APPOINTMENTS_NOTE, REVENUE_NOTE, TODAY, freeze_today
@@ -212,3 +212,26 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, month, d
         response = client.get(f"/trees/{generated.root.pk}/report/", {"month": month})
     assert response.status_code == 200
     assert len(response.context["report"].rows) == generated.nodes
+
+
+def test_a_node_without_a_number_shows_its_score_not_two_dashes(manager, nodes):
+    html = report(manager, nodes["revenue"]).content.decode()
+    start = html.index(f'data-node="{nodes["new_business"].pk}"')
+    row = html[start : html.index("</tr>", start)]
+    assert '<td colspan="2" class="score-of-children">Weighted score of its children</td><td>82.8%</td>' in row
+
+
+def test_a_kgi_without_a_number_is_charted_by_its_score(manager, nodes):
+    # Past the SMART check (a KGI needs a target): the report still draws what is stored.
+    Node.objects.filter(pk=nodes["revenue"].pk).update(target_value=None)
+    Measurement.objects.filter(node=nodes["revenue"]).delete()
+    jobs.tree_rollup(root_id=nodes["revenue"].pk, as_of=TODAY, full=True)
+    response = report(manager, nodes["revenue"])
+    chart = response.context["report"].kgi_chart
+    assert chart.score is True
+    assert "Score" in {trace["name"] for trace in chart.figure["data"]}
+    html = response.content.decode()
+    table = html[html.index('id="report-kgi-chart-table"') :]
+    table = table[: table.index("</table>")]
+    assert ">Score<" in table and "Projection" not in table
+    assert "score per period, from its children" in chart.title

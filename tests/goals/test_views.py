@@ -88,6 +88,33 @@ def test_tree_diagram(any_role_client, saas_tree, nodes):
     assert "15 nodes" in html
 
 
+def test_tree_diagram_says_where_each_value_comes_from(manager_client, saas_tree, nodes):
+    # Stored directly, past the SMART check: the diagram shows what is stored, escaped.
+    Node.objects.filter(pk=nodes["new_contracts"].pk).update(
+        value_source="formula", formula="appointments*close_rate/100 + <b>x</b>"
+    )
+    Node.objects.filter(pk=nodes["new_business"].pk).update(status_rule="worst")
+    html = manager_client.get(f"/trees/{saas_tree.pk}/").content.decode()
+
+    def box(code: str) -> str:
+        start = html.index(f'id="node-{nodes[code].pk}"')
+        return html[start : html.index("</dl>", start)]
+
+    assert "entered" in box("appointments")
+    # Not a formula that parses: shown as typed, and escaped.
+    assert "= appointments*close_rate/100 + &lt;b&gt;x&lt;/b&gt;" in box("new_contracts")
+    assert "<b>x</b>" not in html
+    assert "worst of its children" in box("new_business")
+
+
+def test_tree_diagram_prints_a_formula_with_times_and_divided_by(manager_client, saas_tree, nodes):
+    Node.objects.filter(pk=nodes["new_contracts"].pk).update(
+        value_source="formula", formula="appointments*close_rate/100"
+    )
+    html = manager_client.get(f"/trees/{saas_tree.pk}/").content.decode()
+    assert "= appointments × close_rate ÷ 100" in html
+
+
 def test_tree_diagram_of_an_inner_node_redirects_to_its_root(manager_client, saas_tree, nodes):
     response = manager_client.get(f"/trees/{nodes['appointments'].pk}/")
     assert response.status_code == 302
@@ -675,3 +702,34 @@ def test_the_form_asks_for_thresholds_only_where_they_judge_the_node(manager_cli
 
     assert ('name="at_risk_below"' in html, 'name="off_track_below"' in html) == (asked, asked)
     assert ("it has no thresholds of its own" in html) is not asked
+
+
+def test_the_node_form_marks_the_fields_that_depend_on_a_choice(manager_client, saas_tree):
+    html = manager_client.get(f"/nodes/{saas_tree.pk}/edit/").content.decode()
+    # Without the script every field is there and shown; static/js/node_form.js hides by these.
+    for name in ("formula", "target_min", "target_max", "target_value", "baseline_value", "target_scope"):
+        assert f'id="id_{name}"' in html
+    assert 'data-show-when="value_source=formula"' in html
+    assert 'data-show-when="direction=maintain"' in html
+    assert 'data-show-when="direction!=maintain"' in html
+    assert 'data-show-when="direction!=maintain; time_aggregation=sum"' in html
+    assert " hidden" not in html.split('id="node-form"')[1].split("</form>")[0]
+    assert "js/node_form.js" in html
+
+
+def test_a_kgi_has_no_weight_to_set(manager_client, saas_tree):
+    # The root has no siblings to be weighed against: the form does not ask, and keeps it.
+    Node.objects.filter(pk=saas_tree.pk).update(weight=Decimal("2"))
+    html = manager_client.get(f"/nodes/{saas_tree.pk}/edit/").content.decode()
+    assert 'name="weight"' not in html
+    data = form_data(Node.objects.get(pk=saas_tree.pk), name="Revenue ¥120M")
+    del data["weight"]
+    response = manager_client.post(f"/nodes/{saas_tree.pk}/edit/", data)
+    assert response.status_code == 302
+    saved = Node.objects.get(pk=saas_tree.pk)
+    assert (saved.name, saved.weight) == ("Revenue ¥120M", Decimal("2"))
+
+
+def test_a_kpi_still_has_its_weight(manager_client, nodes):
+    html = manager_client.get(f"/nodes/{nodes['appointments'].pk}/edit/").content.decode()
+    assert 'name="weight"' in html
