@@ -572,7 +572,9 @@ def combine(method: str, values: Sequence[float], weights: Sequence[float]) -> t
     return value, None
 
 
-def formula_value(parsed: formulas.ParsedFormula, values: Mapping[str, float | None]) -> tuple[float | None, str | None]:
+def formula_value(
+    parsed: formulas.ParsedFormula, values: Mapping[str, float | None]
+) -> tuple[float | None, str | None]:
     """A formula applied to one window's inputs (every code has a value): (value, None), or
     (None, ``division_by_zero`` / ``overflow``). The same arithmetic as the columnar rebuild
     (goals.rollup.columns): one window is a column of one."""

@@ -307,23 +307,26 @@ def row_reason_text(reason: str) -> str:
     }.get(reason, "")
 
 
-def verdict_words(row: PlanRow, verdict: str, unit: str, language: str) -> str:
-    """ "within 5%", "4.8× its target", "¥1,200 (8.3%) over", "¥2.1M short"."""
+def verdict_words(row: PlanRow, verdict: str, unit: str, language: str, *, compact: bool = True) -> str:
+    """ "adds up", "4.8× over", "1,200 leads over", "¥2.1M short" (``compact``: as the tree's boxes
+    show numbers; otherwise as tables do)."""
     difference, ratio = row.difference, row.ratio
     if verdict == MEETS:
         return _("adds up")
     if verdict == OVER:
         if ratio is not None and ratio >= 2:
             return _("%(ratio)s× over") % {"ratio": f"{ratio:.1f}"}
-        return _("%(difference)s over") % {"difference": format_quantity(difference, unit, language, compact=True)}
+        return _("%(difference)s over") % {"difference": format_quantity(difference, unit, language, compact=compact)}
     if verdict == SHORT:
         return _("%(difference)s short") % {
-            "difference": format_quantity(-difference if difference is not None else None, unit, language, compact=True)
+            "difference": format_quantity(
+                -difference if difference is not None else None, unit, language, compact=compact
+            )
         }
     return ""
 
 
-def summary_text(check: PlanCheck, unit: str, language: str) -> str:
+def summary_text(check: PlanCheck, unit: str, language: str, *, compact: bool = True) -> str:
     """One line for the tree and the node page: "FY from April 2026: the drivers' targets add up to
     ¥40.2M; the target is ¥8.3M — 4.8× over"."""
     headline = check.headline
@@ -332,7 +335,7 @@ def summary_text(check: PlanCheck, unit: str, language: str) -> str:
     row, verdict = headline
     return _("%(year)s: the drivers' targets add up to %(implied)s; the target is %(own)s — %(verdict)s") % {
         "year": row.label,
-        "implied": format_quantity(row.implied, unit, language, compact=True),
-        "own": format_quantity(row.own, unit, language, compact=True),
-        "verdict": verdict_words(row, verdict, unit, language),
+        "implied": format_quantity(row.implied, unit, language, compact=compact),
+        "own": format_quantity(row.own, unit, language, compact=compact),
+        "verdict": verdict_words(row, verdict, unit, language, compact=compact),
     }

@@ -115,7 +115,9 @@ def test_a_rate_formula_is_a_ratio_of_the_targets_sums():
     """close rate = contracts / appointments × 100 with 5 contracts and 50 appointments a month
     plans 10%; against a 12% target that is 2 points short."""
     specs = [
-        node(1, value_source="formula", formula="contracts / appointments * 100", target=12, time_aggregation="average"),
+        node(
+            1, value_source="formula", formula="contracts / appointments * 100", target=12, time_aggregation="average"
+        ),
         node(2, 1, code="contracts", target=5),
         node(3, 1, code="appointments", target=50),
     ]
