@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from goals import selectors
 from goals.models import Node, TargetOverride
@@ -155,7 +156,9 @@ def test_the_plan_check_in_japanese(member, leads_tree):
     client = signed_in(member)
     client.cookies["django_language"] = "ja"
 
-    html = client.get(f"/nodes/{leads_tree['team_leads'].pk}/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    # The middleware activates Japanese in this thread; override() restores the language after.
+    with translation.override("ja"):
+        html = client.get(f"/nodes/{leads_tree['team_leads'].pk}/").content.decode()
 
     assert "下位指標の目標は積み上がるか" in html
     assert "目標との差が 5% 以内なら整合しています。" in html

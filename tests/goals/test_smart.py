@@ -1077,11 +1077,12 @@ def test_plan_messages_state_the_numbers_with_the_unit():
     (over,) = check(GOOD_KGI, replace(KGI_CONTEXT, plan=PLAN_OVER)).warnings
 
     assert short.message.startswith(
-        "Year from April 2026: if every driver meets its target, this comes to ¥100M, not its target of ¥120M "
-        "(¥20M short; the organisation allows 5%)."
+        "Year from April 2026: if every driver meets its target, this comes to ¥100,000,000, not its target of "
+        "¥120,000,000 (¥20,000,000 short; the organisation allows 5%)."
     )
     assert over.message.startswith(
-        "Year from April 2026: the drivers' targets add up to ¥480M against this target of ¥120M (4.0× over; "
+        "Year from April 2026: the drivers' targets add up to ¥480,000,000 against this target of ¥120,000,000 "
+        "(4.0× over; "
     )
 
 
