@@ -14,6 +14,7 @@ the engine takes it; no ORM, no clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,8 @@ from goals import formula as formulas
 from goals.periods import period_anchor, period_end, period_label, period_starts, window_is_shorter
 from goals.rollup.engine import NodeSpec, TreeRollup, combine, formula_value
 from goals.units import format_quantity
+
+logger = logging.getLogger(__name__)
 
 COMPUTED_SOURCES = ("sum", "average", "weighted_average", "min", "max", "formula")
 DEFAULT_TOLERANCE = 5.0  # percent; Organisation.plan_tolerance_percent
@@ -164,15 +167,19 @@ class _Planner:
         try:
             self._inputs_have_targets(spec)
             periods = tuple(self._row(spec, s, period_end(s, spec.frequency), spec.frequency) for s in starts)
-            # Each fiscal year the node's window touches, cut to the window (a child running on
-            # after the node's deadline adds nothing to the node's year).
+            # The fiscal years of the node's window, as its stored document has them (the
+            # engine's series()), cut to its periods: a child running on after the node's
+            # deadline adds nothing to the node's year.
             first, last = starts[0], period_end(starts[-1], spec.frequency)
             years = tuple(
                 self._row(spec, max(y, first), min(period_end(y, "yearly"), last), "yearly", named=y)
-                for y in period_starts(first, last, "yearly", self.engine.fiscal_start_month)
+                for y in period_starts(spec.start, spec.deadline, "yearly", self.engine.fiscal_start_month)
             )
         except _NoPlan as missing:
             return PlanCheck(node_id, tolerance, missing.code, missing.params)
+        except Exception:  # as in the engine: one node's fault must not fail a page
+            logger.exception("The plan check of node %s failed.", node_id)
+            return PlanCheck(node_id, tolerance, "node_error")
         return PlanCheck(node_id, tolerance, "", {}, periods, years)
 
     def _row(self, spec: NodeSpec, first: date, last: date, frequency: str, named: date | None = None) -> PlanRow:

@@ -220,3 +220,19 @@ def test_words_with_the_unit():
     )
     short = check([node(1, value_source="sum", target=10_000_000, unit="JPY"), node(2, 1, target=7_900_000)])
     assert verdict_words(*short.rows[0], "JPY", "en") == "¥2.1M short"
+
+
+def test_a_weekly_node_has_the_years_of_its_weeks_thursdays():
+    """A weekly KPI over FY2026 starts with the week of Monday 30 March 2026 (Thursday 2 April:
+    FY2026's) and ends with that of 29 March 2027 (Thursday 1 April: the next year's). Its years
+    are its window's, as its stored document has them: FY2026, not a stray FY2025 of two days."""
+    specs = [
+        node(1, value_source="sum", target=300, frequency="weekly"),
+        node(2, 1, frequency="daily", target=20),
+        node(3, 1, frequency="daily", target=20),
+    ]
+
+    result = check(specs)
+
+    assert [row.first for row, _ in result.year_rows] == [FY_START]
+    assert result.rows[0][0].implied == 200  # 2 × 5 days (1 … 5 April) × 20: 30 and 31 March have no target
