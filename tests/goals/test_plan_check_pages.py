@@ -163,3 +163,13 @@ def test_the_plan_check_in_japanese(member, leads_tree):
     assert "下位指標の目標は積み上がるか" in html
     assert "目標との差が 5% 以内なら整合しています。" in html
     assert "下位指標の目標の積み上げは 15,600 leads、目標は 14,400 leads — 1,200 leads 超過" in html
+
+
+def test_a_node_being_edited_is_checked_with_the_target_typed(leads_tree):
+    kpi = leads_tree["team_leads"]
+    kpi.target_value = Decimal(1300)  # 15,600 a year: what the two teams add up to
+
+    context = selectors.node_smart_context(kpi, parent=leads_tree["pipeline"])
+
+    (year, verdict) = context.plan.year_rows[0]
+    assert (year.implied, year.own, verdict) == (15_600, 15_600, "meets")
