@@ -226,7 +226,8 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # siblings is read as fast as one among three. SMART checks them as the diagram and the API do.
     children = selectors.node_children(node, include_archived=node.is_archived)
     ancestors = list(node.get_ancestors())
-    reports = selectors.nodes_smart_reports([node, *children], include_archived=node.is_archived)
+    plans = storage.nodes_plan_checks([node, *children])
+    reports = selectors.nodes_smart_reports([node, *children], include_archived=node.is_archived, plans=plans)
     changes = selectors.node_changes(node)
     # Another team member's personal KPI: its figures only if the organisation shares them.
     sees_attainment = node_attainment_visible(request.membership, node)
@@ -258,6 +259,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
         sees_attainment=sees_attainment,
         hidden_owners=hidden_owners,
         reported=selectors.reported_by(request.user.pk, [c.pk for c in children]) if hidden_owners else frozenset(),
+        plan_check=plans.get(node.pk),
     )
     return render(
         request,

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.dates import MONTHS
 from django.utils.translation import gettext_lazy as _
 
@@ -170,7 +171,7 @@ class OrganisationSettingsForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["fiscal_year_start_month", "members_see_team_attainment"]
+        fields = ["fiscal_year_start_month", "members_see_team_attainment", "plan_tolerance_percent"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,6 +181,15 @@ class OrganisationSettingsForm(forms.ModelForm):
             choices=list(MONTHS.items()),
             coerce=int,
         )
+        tolerance = self.fields["plan_tolerance_percent"]
+        # Left empty: the default (5%), as for an organisation that never set it.
+        tolerance.required = False
+        tolerance.validators += [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))]
+        tolerance.widget.attrs.update({"min": "0", "max": "100", "step": "0.01", "inputmode": "decimal"})
+
+    def clean_plan_tolerance_percent(self) -> Decimal:
+        value = self.cleaned_data.get("plan_tolerance_percent")
+        return Organisation._meta.get_field("plan_tolerance_percent").default if value is None else value
 
     def _post_clean(self) -> None:
         # The rules are checked by goals.services.organisation_update, which saves the change.

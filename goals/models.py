@@ -34,6 +34,17 @@ class Organisation(models.Model):
             "but not the personal KPIs of other team members."
         ),
     )
+    plan_tolerance_percent = models.DecimalField(
+        _("plan check tolerance (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal(5),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text=_(
+            "How far the drivers' targets may add up above or below their parent's target before the SMART "
+            "check warns, in percent of the parent's target."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ from goals.periods import (
     window_fits,
 )
 from goals.rollup import document, storage
+from goals.rollup.plan import PlanCheck
 
 _yes, _no = _("yes"), _("no")
 # The services record why a node changed; these are the words shown for it.
@@ -178,6 +179,7 @@ def smart_context(
     history: tuple[Decimal, ...] = (),
     inherited: tuple[date | None, date | None] = (None, None),
     dependant_windows: tuple[tuple[str, str, date | None, date | None], ...] = (),
+    plan: PlanCheck | None = None,
 ) -> smart.NodeContext:
     """Build the SMART context from already-loaded neighbours (no queries).
 
@@ -207,6 +209,7 @@ def smart_context(
         inherited_start=inherited[0],
         inherited_deadline=inherited[1],
         dependant_windows=dependant_windows,
+        plan=plan,
     )
 
 
@@ -259,11 +262,17 @@ def node_smart_context(node: Node, *, parent: Node | None) -> smart.NodeContext:
         history=history,
         inherited=inherited,
         dependant_windows=dependants,
+        plan=storage.nodes_plan_checks([node]).get(node.pk),
     )
 
 
-def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
-    """SMART reports for the active nodes of whole trees, with one extra query (their history).
+def tree_smart_reports(
+    nodes: Sequence[Node], *, plans: Mapping[int, PlanCheck] | None = None
+) -> dict[int, smart.SmartReport]:
+    """SMART reports for the active nodes of whole trees, with one extra query (the
+    actuals' history), and when it holds computed nodes up to three more for their plan checks
+    (goals.rollup.storage.nodes_plan_checks: their overrides, the organisation, and ancestors
+    the list lacks).
 
     Linear in the number of nodes: each parent's KPIs are counted once, not once per child
     (a KSF with 2,000 children made that four million steps).
@@ -281,6 +290,8 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
     scopes = dict(
         zip(by_id, formula_scopes([(n, by_id.get(n.parent_id)) for n in nodes], whole_trees=nodes), strict=True)
     )
+    if plans is None:
+        plans = storage.nodes_plan_checks(nodes, loaded=nodes)
     reports = {}
     for n in nodes:
         parent = by_id.get(n.parent_id)
@@ -292,17 +303,21 @@ def tree_smart_reports(nodes: Sequence[Node]) -> dict[int, smart.SmartReport]:
             sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
             history=history.get(n.pk, ()),
             inherited=windows.get(n.parent_id, (None, None)),
+            plan=plans.get(n.pk),
         )
         reports[n.pk] = smart.check_node(n, context)
     return reports
 
 
-def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False) -> dict[int, smart.SmartReport]:
+def nodes_smart_reports(
+    nodes: Sequence[Node], *, include_archived: bool = False, plans: Mapping[int, PlanCheck] | None = None
+) -> dict[int, smart.SmartReport]:
     """SMART reports of some nodes, each checked within its tree as :func:`tree_smart_reports`
     checks the tree's active nodes (all of them with ``include_archived``) plus these nodes —
     reading only their parents, their children and a count of their sibling KPIs.
 
-    At most three queries whatever the size of the tree: reading one KPI under a KSF of 2,000
+    At most three queries whatever the size of the tree (and up to three more for the plan
+    checks of computed nodes, storage.nodes_plan_checks): reading one KPI under a KSF of 2,000
     children loaded and checked the whole tree before.
     """
     if not nodes:
@@ -343,6 +358,8 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
     history = history_by_node(ids)
     windows = storage.nodes_windows([p for p in parents.values() if p.pk in parent_ids or p.pk in wanted])
     scopes = dict(zip(ids, formula_scopes([(n, parents.get(n.parent_id)) for n in nodes]), strict=True))
+    if plans is None:
+        plans = storage.nodes_plan_checks(nodes)
     reports = {}
     for n in nodes:
         parent = parents.get(n.parent_id) if n.parent_id is not None else None
@@ -354,6 +371,7 @@ def nodes_smart_reports(nodes: Sequence[Node], *, include_archived: bool = False
             sibling_kpis=kpis_under[n.parent_id] - (n.kind == Kind.KPI) if parent else 0,
             history=history.get(n.pk, ()),
             inherited=windows.get(n.parent_id, (None, None)),
+            plan=plans.get(n.pk),
         )
         reports[n.pk] = smart.check_node(n, context)
     return reports

@@ -546,7 +546,7 @@ def target_restate(*, node: Node, actor, data: Mapping[str, Any], reason: str) -
     return node_update(node=node, actor=actor, data=data, reason=_check_reason(reason))
 
 
-ORGANISATION_SETTINGS = ("fiscal_year_start_month", "members_see_team_attainment")
+ORGANISATION_SETTINGS = ("fiscal_year_start_month", "members_see_team_attainment", "plan_tolerance_percent")
 
 
 @transaction.atomic

@@ -18,8 +18,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
 
 from goals import formula as formulas
 from goals.periods import (
@@ -30,7 +30,9 @@ from goals.periods import (
     is_supported_date,
     period_count,
 )
+from goals.rollup import plan as plans
 from goals.targets import has_number, thresholds_apply
+from goals.units import format_quantity
 
 LETTERS = ("S", "M", "A", "R", "T")
 LETTER_NAMES = {
@@ -129,6 +131,9 @@ class NodeContext:
     # Descendants that take a date from this node: (code, frequency, start, deadline) of the
     # window each would have with this node as it is being saved.
     dependant_windows: tuple[tuple[str, str, date | None, date | None], ...] = ()
+    # A computed node's plan check (goals.rollup.plan.PlanCheck): its drivers' targets rolled up
+    # against its own, with the organisation's tolerance. None where it was not computed.
+    plan: Any = None
 
 
 @dataclass
@@ -184,7 +189,7 @@ class SmartReport:
 
 def check_node(node: Any, context: NodeContext) -> SmartReport:
     findings: list[Finding] = []
-    for rule_set in (_specific, _measurable, _achievable, _related, _time_bounded):
+    for rule_set in (_specific, _measurable, _achievable, _related, _time_bounded, _plan):
         findings.extend(rule_set(node, context))
     for letter, message in _pass_reasons(node).items():
         if not any(f.letter == letter for f in findings):
@@ -520,6 +525,52 @@ def _achievable(node: Any, ctx: NodeContext) -> Iterable[Finding]:
             "A-stretch",
             _("The target needs a %(need)s%% reduction from the baseline; more than halving is rarely realistic.")
             % {"need": _percent(-change)},
+            "target_value",
+        )
+
+
+def _plan(node: Any, ctx: NodeContext) -> Iterable[Finding]:
+    """The drivers' targets against the node's own, for a fiscal year (docs/rollup.md, "Plan
+    check"). Judged on the year, not on single periods: a five-week month of weekly drivers
+    misses a monthly target that the year meets. Falling short (for a "decrease" target: coming
+    out above it) means the target cannot be reached through its drivers: A. Overshooting means
+    the targets were set apart from each other (the drivers add up to 4.8× the KGI): R."""
+    check = ctx.plan
+    if check is None or not check.checked or (missed := check.missed_year) is None:
+        return
+    row, verdict = missed
+    language = get_language() or "en"
+    numbers = {
+        "implied": format_quantity(row.implied, node.unit, language),
+        "own": format_quantity(row.own, node.unit, language),
+        "year": row.label,
+        "verdict": plans.verdict_words(row, verdict, node.unit, language, compact=False),
+        "tolerance": f"{check.tolerance:g}",
+    }
+    if (verdict == plans.SHORT) != (node.direction == "decrease"):
+        yield Finding(
+            "A",
+            Level.WARNING,
+            "A-plan",
+            _(
+                "%(year)s: if every driver meets its target, this comes to %(implied)s, not its target of "
+                "%(own)s (%(verdict)s; the organisation allows %(tolerance)s%%). The target cannot be reached "
+                "through its drivers: raise theirs or restate this one."
+            )
+            % numbers,
+            "target_value",
+        )
+    else:
+        yield Finding(
+            "R",
+            Level.WARNING,
+            "R-plan",
+            _(
+                "%(year)s: the drivers' targets add up to %(implied)s against this target of %(own)s "
+                "(%(verdict)s; the organisation allows %(tolerance)s%%). The targets are not tied together: "
+                "restate this one or the drivers'."
+            )
+            % numbers,
             "target_value",
         )
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -41,6 +42,7 @@ from goals.library import KPI_LIBRARY_BY_KEY, TREE_TEMPLATES
 from goals.models import Kind, Node, Status, TargetOverride
 from goals.periods import add_months, fiscal_year_bounds, month_label
 from goals.rollup import storage
+from goals.rollup.plan import PlanCheck, summary_text
 from goals.sparkline import Sparkline, sparkline
 from goals.units import format_quantity
 
@@ -52,6 +54,8 @@ class DiagramNode:
     node: Node
     report: smart.SmartReport
     children: list[DiagramNode] = field(default_factory=list)
+    plan_text: str = ""  # "Year from April 2026: the drivers' targets add up to …" (goals.rollup.plan)
+    plan_verdict: str = ""
 
     @property
     def source(self) -> str:
@@ -67,8 +71,21 @@ class DiagramNode:
         )
 
 
-def _outline(nodes: list[Node], reports: dict[int, smart.SmartReport]) -> list[DiagramNode]:
-    boxes = {n.pk: DiagramNode(n, reports[n.pk]) for n in nodes}
+def _outline(
+    nodes: list[Node], reports: dict[int, smart.SmartReport], plans: Mapping[int, PlanCheck] | None = None
+) -> list[DiagramNode]:
+    plans = plans or {}
+    language = get_language() or "en"
+    boxes = {}
+    for n in nodes:
+        check = plans.get(n.pk)
+        headline = check.headline if check is not None else None
+        boxes[n.pk] = DiagramNode(
+            n,
+            reports[n.pk],
+            plan_text=summary_text(check, n.unit, language) if headline else "",
+            plan_verdict=headline[1] if headline else "",
+        )
     roots = []
     for n in nodes:
         parent = boxes.get(n.parent_id)
@@ -95,14 +112,15 @@ def tree_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # An archived tree is shown as it was; otherwise archived nodes only on request.
     show_archived = request.GET.get("archived") == "1" or root.is_archived
     nodes = selectors.tree_nodes(root, include_archived=show_archived)
-    reports = selectors.tree_smart_reports(nodes)
+    plans = storage.nodes_plan_checks(nodes, loaded=nodes)
+    reports = selectors.tree_smart_reports(nodes, plans=plans)
     summary = smart.summarise_tree(nodes, list(reports.values()))
     return render(
         request,
         "goals/tree_detail.html",
         {
             "root": root,
-            "outline": _outline(nodes, reports),
+            "outline": _outline(nodes, reports, plans),
             "summary": summary,
             "show_archived": show_archived,
             "can_edit": request.membership.can_edit_trees,

@@ -21,6 +21,7 @@ from goals.access import attainment_visible
 from goals.forms import period_label
 from goals.models import Membership, Node
 from goals.rollup import document
+from goals.rollup import plan as plans
 from goals.rollup.document import EMPTY, NodeFigures
 from goals.templatetags.kpitree import gap_words
 from goals.units import format_quantity, format_range
@@ -80,12 +81,36 @@ class ChildRow:
 
 
 @dataclass(frozen=True)
+class PlanLine:
+    """One window of the plan check as the table shows it."""
+
+    label: str
+    implied: str
+    own: str
+    difference: str
+    verdict: str  # plans.MEETS / OVER / SHORT, or "" without a number
+    words: str  # "adds up", "¥2.1M short", or why there is no number
+
+
+@dataclass(frozen=True)
+class PlanTable:
+    """Do the drivers' targets add up to the node's? (goals.rollup.plan)"""
+
+    summary: str  # the year's line, as the tree shows it; "" without one
+    reason: str  # why there is no plan check; "" when there is one
+    tolerance: str
+    periods: list[PlanLine]
+    years: list[PlanLine]
+
+
+@dataclass(frozen=True)
 class NodeFiguresPage:
     window: Window
     figures: NodeFigures  # the node over the window
     gap_text: str
     chart: NodeChart | None
     children: list[ChildRow]
+    plan: PlanTable | None = None
 
 
 def _quantity(value: float | None, unit: str) -> str:
@@ -238,6 +263,37 @@ def score_title(node: Node) -> str:
     return gettext("Score per period: the weighted score of its children")
 
 
+def plan_table(node: Node, check: plans.PlanCheck | None) -> PlanTable | None:
+    """The plan check of a computed node, formatted with its unit; None for a node entered by
+    hand (it has no drivers whose targets add up to it)."""
+    if check is None or check.reason == "not_computed":
+        return None
+    language = get_language() or "en"
+
+    def line(row: plans.PlanRow, verdict: str) -> PlanLine:
+        difference = row.difference
+        shown = format_quantity(difference, node.unit, language)
+        if difference is not None and difference > 0:
+            shown = "+" + shown
+        words = plans.verdict_words(row, verdict, node.unit, language, compact=False)
+        return PlanLine(
+            row.label,
+            format_quantity(row.implied, node.unit, language),
+            format_quantity(row.own, node.unit, language),
+            shown,
+            verdict,
+            words or plans.row_reason_text(row.reason),
+        )
+
+    return PlanTable(
+        summary=plans.summary_text(check, node.unit, language, compact=False),
+        reason=plans.reason_text(check) if check.reason else "",
+        tolerance=f"{check.tolerance:g}",
+        periods=[line(row, verdict) for row, verdict in check.rows],
+        years=[line(row, verdict) for row, verdict in check.year_rows],
+    )
+
+
 def chart_title(*, cumulative: bool) -> str:
     if cumulative:
         return gettext("Running total against target, with the projection to the deadline")
@@ -260,6 +316,7 @@ def node_figures(
     sees_attainment: bool,
     hidden_owners: frozenset[int],
     reported: frozenset[int] = frozenset(),
+    plan_check: plans.PlanCheck | None = None,
 ) -> NodeFiguresPage:
     """What the node page draws for ``window``; children the caller may not see keep their name
     and link but no figures (``hidden_owners``/``reported`` as in goals.access)."""
@@ -295,4 +352,5 @@ def node_figures(
         gap_text=gap_words(own.gap, node),
         chart=chart,
         children=rows,
+        plan=plan_table(node, plan_check),
     )

@@ -470,13 +470,13 @@ class TreeRollup:
             return None, missing, _reason("formula_missing", codes=", ".join(absent)), inputs
         # The same arithmetic as the columnar rebuild (goals.rollup.columns): one window is a
         # column of one.
-        result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
-        if by_zero[0]:
+        result, problem = formula_value(parsed, values)
+        if problem == "division_by_zero":
             # A code, not the message: the reason is stored and translated when shown.
             return None, missing, _reason("division_by_zero", formula=spec.formula), inputs
-        if overflow[0]:
-            return None, missing, _reason("overflow"), inputs
-        return float(result[0]), missing, _reason("formula", formula=spec.formula), inputs
+        if problem:
+            return None, missing, _reason(problem), inputs
+        return result, missing, _reason("formula", formula=spec.formula), inputs
 
     def _combined_value(self, spec: NodeSpec, children: Sequence[NodeSpec], first: date, last: date):
         if spec.value_source == "formula":
@@ -487,24 +487,9 @@ class TreeRollup:
         present = [(child, a.actual) for child, a in assessed if a.actual is not None]
         if not present:
             return None, missing, _reason("no_inputs", children=len(children)), inputs
-        values = [v for _, v in present]
-        if spec.value_source == "sum":
-            value = sum(values)
-        elif spec.value_source == "average":
-            value = sum(values) / len(values)
-        elif spec.value_source == "weighted_average":
-            weights = [child.weight for child, _ in present]
-            total = sum(weights)
-            if total == 0:
-                return None, missing, _reason("zero_weights"), inputs
-            value = sum(w * v for w, v in zip(weights, values, strict=True)) / total
-        elif spec.value_source == "min":
-            value = min(values)
-        else:
-            value = max(values)
-        if not math.isfinite(value):
-            # Children near a float's limit (from formulas) can add up beyond it.
-            return None, missing, _reason("overflow"), inputs
+        value, problem = combine(spec.value_source, [v for _, v in present], [child.weight for child, _ in present])
+        if problem:
+            return None, missing, _reason(problem), inputs
         absent = len(children) - len(present)
         return value, missing, _reason("combined", method=spec.value_source, used=len(present), absent=absent), inputs
 
@@ -641,6 +626,44 @@ def judged_on_complete_periods(spec: NodeSpec) -> bool:
         and spec.value_source in ("sum", "formula")
         and spec.has_number
     )
+
+
+def combine(method: str, values: Sequence[float], weights: Sequence[float]) -> tuple[float | None, str | None]:
+    """Children's values combined by a computed node's ``value_source`` (``sum``, ``average``,
+    ``weighted_average``, ``min``, ``max``): (value, None), or (None, the reason code) when the
+    weights add up to zero or the result is beyond a float's range. The one place this
+    arithmetic lives: the engine combines actuals with it, goals.rollup.plan targets."""
+    if method == "sum":
+        value = sum(values)
+    elif method == "average":
+        value = sum(values) / len(values)
+    elif method == "weighted_average":
+        total = sum(weights)
+        if total == 0:
+            return None, "zero_weights"
+        value = sum(w * v for w, v in zip(weights, values, strict=True)) / total
+    elif method == "min":
+        value = min(values)
+    else:
+        value = max(values)
+    if not math.isfinite(value):
+        # Children near a float's limit (from formulas) can add up beyond it.
+        return None, "overflow"
+    return value, None
+
+
+def formula_value(
+    parsed: formulas.ParsedFormula, values: Mapping[str, float | None]
+) -> tuple[float | None, str | None]:
+    """A formula applied to one window's inputs (every code has a value): (value, None), or
+    (None, ``division_by_zero`` / ``overflow``). The same arithmetic as the columnar rebuild
+    (goals.rollup.columns): one window is a column of one."""
+    result, by_zero, overflow = formulas.evaluate_columns(parsed, {c: [values[c]] for c in parsed.codes})
+    if by_zero[0]:
+        return None, "division_by_zero"
+    if overflow[0]:
+        return None, "overflow"
+    return float(result[0]), None
 
 
 def judge(spec: NodeSpec, actual: float | None, target: schedules.Target):

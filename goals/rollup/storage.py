@@ -25,6 +25,7 @@ from goals import smart, targets
 from goals.models import (
     Measurement,
     Node,
+    Organisation,
     RollupSeries,
     RollupState,
     TargetOverride,
@@ -33,7 +34,7 @@ from goals.periods import (
     inherited_window,
     window_fits,
 )
-from goals.rollup import document
+from goals.rollup import document, plan
 from goals.rollup.engine import NodeSpec, TreeRollup
 
 
@@ -269,6 +270,64 @@ def period_plan(
         overrides=overrides,
     )
     return {(node.pk, period): engine.schedule(engine.specs[node.pk]).get(period) for node, period in pairs}
+
+
+def nodes_plan_checks(nodes: Sequence[Node], *, loaded: Sequence[Node] = ()) -> dict[int, plan.PlanCheck]:
+    """The plan check (goals.rollup.plan) of each active computed node among ``nodes``.
+
+    What a check needs is the node's subtree (its inputs) and its ancestors (a KSF follows its
+    KGI's window): taken from ``loaded`` (nodes already read that form whole subtrees, the tree
+    page's) when the node's ancestors are all there, read otherwise — at most three queries
+    however many nodes are asked for (the nodes, their overrides, the organisation). A node
+    being edited is checked as given, with the targets typed, against its saved drivers.
+    """
+    computed = [n for n in nodes if n.pk and n.value_source in plan.COMPUTED_SOURCES and not n.is_archived]
+    if not computed:
+        return {}
+    known = {n.pk: n for n in loaded if not n.is_archived}
+
+    def ancestors_known(node: Node) -> bool:
+        while node.parent_id is not None:
+            if node.parent_id not in known:
+                return False
+            node = known[node.parent_id]
+        return True
+
+    specs = {n.pk: n for n in known.values()}
+    wanted = Q()
+    for node in computed:
+        if node.pk not in known or not ancestors_known(node):
+            around = Q(lft__gte=node.lft, rght__lte=node.rght) | Q(lft__lt=node.lft, rght__gt=node.rght)
+            wanted |= Q(tree_id=node.tree_id) & around
+    if wanted:
+        specs.update({n.pk: n for n in Node.objects.filter(wanted, is_archived=False)})
+    # The nodes as given: a node being edited is checked with the targets typed.
+    specs.update({n.pk: n for n in computed})
+    tree = sorted(specs.values(), key=lambda n: (n.tree_id, n.lft))
+    overrides: dict[int, dict[date, float]] = defaultdict(dict)
+    for node_id, period, value in TargetOverride.objects.filter(node_id__in=list(specs)).values_list(
+        "node_id", "period_start", "value"
+    ):
+        overrides[node_id][period] = float(value)
+    organisations = {
+        pk: (month, float(tolerance))
+        for pk, month, tolerance in Organisation.objects.filter(
+            pk__in={n.organisation_id for n in computed}
+        ).values_list("pk", "fiscal_year_start_month", "plan_tolerance_percent")
+    }
+    withheld = inputs_in_error(tree)
+    checks: dict[int, plan.PlanCheck] = {}
+    for organisation_id, (month, tolerance) in organisations.items():
+        mine = [n for n in tree if n.organisation_id == organisation_id]
+        checks |= plan.plan_checks(
+            [rollup_spec(n) for n in mine],
+            [n.pk for n in computed if n.organisation_id == organisation_id],
+            fiscal_start_month=month,
+            tolerance=tolerance,
+            overrides=overrides,
+            withheld=withheld,
+        )
+    return checks
 
 
 def tree_engine_periods(node: Node, *, today: date) -> list[date]:

@@ -105,3 +105,38 @@ def test_the_service_refuses_other_fields(organisation):
     assert "fiscal_year_start_month" in error.value.message_dict
     organisation.refresh_from_db()
     assert (organisation.name, organisation.fiscal_year_start_month) == ("Acme", 4)
+
+
+# --- the plan check's tolerance ------------------------------------------------------------------
+
+
+def test_the_plan_tolerance_is_five_percent_by_default(manager, organisation):
+    assert organisation.plan_tolerance_percent == 5
+    html = signed_in(manager).get(URL).content.decode()
+    assert 'name="plan_tolerance_percent"' in html
+    assert 'value="5.00"' in html.split('name="plan_tolerance_percent"')[1].split(">")[0]
+
+
+@pytest.mark.parametrize(("typed", "saved"), [("10", 10), ("0", 0), ("100", 100), ("2.5", 2.5), ("", 5)])
+def test_the_manager_sets_the_plan_tolerance(manager, organisation, typed, saved):
+    organisation.plan_tolerance_percent = 7
+    organisation.save()
+    response = signed_in(manager).post(URL, {"fiscal_year_start_month": "4", "plan_tolerance_percent": typed})
+    assert response.status_code == 302
+    organisation.refresh_from_db()
+    assert organisation.plan_tolerance_percent == saved
+
+
+@pytest.mark.parametrize("typed", ["-1", "100.01", "150", "lots"])
+def test_a_plan_tolerance_outside_0_to_100_is_refused(manager, organisation, typed):
+    response = signed_in(manager).post(URL, {"fiscal_year_start_month": "4", "plan_tolerance_percent": typed})
+    assert response.status_code == 200
+    assert "Not saved" in response.content.decode()
+    organisation.refresh_from_db()
+    assert organisation.plan_tolerance_percent == 5
+
+
+def test_the_service_refuses_a_plan_tolerance_over_100(organisation):
+    with pytest.raises(ValidationError) as error:
+        services.organisation_update(organisation=organisation, data={"plan_tolerance_percent": 101})
+    assert "plan_tolerance_percent" in error.value.message_dict

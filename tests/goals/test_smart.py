@@ -11,6 +11,7 @@ import pytest
 
 from goals import smart
 from goals.models import Node
+from goals.rollup.plan import PlanCheck, PlanRow
 from goals.smart import Level, NodeContext, SmartReport
 
 D = Decimal
@@ -65,6 +66,12 @@ GOOD_KGI = {
 KPI_CONTEXT = NodeContext(parent_kind="ksf", parent_deadline=DEADLINE, kpis_under_ksf=1)
 KSF_CONTEXT = NodeContext(parent_kind="kgi", parent_deadline=DEADLINE, kpis_under_ksf=2)
 KGI_CONTEXT = NodeContext()
+
+
+# Plan checks (goals.rollup.plan) of a KGI with a target of 120M for FY2026: the drivers add up
+# to 100M (short by 16.7%) or to 480M (4× over).
+PLAN_SHORT = PlanCheck(1, 5.0, years=(PlanRow(START, DEADLINE, "yearly", 100_000_000, 120_000_000),))
+PLAN_OVER = replace(PLAN_SHORT, years=(PlanRow(START, DEADLINE, "yearly", 480_000_000, 120_000_000),))
 
 
 def node(base: dict = GOOD_KPI, **changes) -> Node:
@@ -692,6 +699,34 @@ CASES = [
         {},
         {("T-window-length", ERROR, "deadline")},
     ),
+    (
+        "A-plan: the drivers' targets leave the KGI short for the year",
+        GOOD_KGI,
+        replace(KGI_CONTEXT, plan=PLAN_SHORT),
+        {},
+        {("A-plan", WARNING, "target_value")},
+    ),
+    (
+        "R-plan: the drivers' targets add up to far more than the KGI's",
+        GOOD_KGI,
+        replace(KGI_CONTEXT, plan=PLAN_OVER),
+        {},
+        {("R-plan", WARNING, "target_value")},
+    ),
+    (
+        "plan: within the tolerance, no finding",
+        GOOD_KGI,
+        replace(KGI_CONTEXT, plan=replace(PLAN_SHORT, tolerance=25)),
+        {},
+        set(),
+    ),
+    (
+        "A-plan: for a decrease target, drivers that add up above it leave it unreachable",
+        GOOD_KPI,
+        replace(KPI_CONTEXT, plan=PLAN_OVER),
+        {"direction": "decrease", "baseline_value": D("60"), "target_value": D("50")},
+        {("A-plan", WARNING, "target_value")},
+    ),
 ]
 
 
@@ -711,8 +746,8 @@ def test_every_rule_id_is_covered():
         "M-range", "M-range-order", "M-target", "M-unit", "M-baseline", "M-formula", "M-formula-codes",
         "M-formula-constant", "M-formula-cycle", "M-formula-waiting",
         "M-no-inputs", "M-unit-mismatch", "M-unit-parent", "M-rate-summed", "M-thresholds",
-        "A-direction", "A-history", "A-stretch",
-        "R-parent", "R-too-many-kpis", "R-link",
+        "A-direction", "A-history", "A-stretch", "A-plan",
+        "R-parent", "R-too-many-kpis", "R-link", "R-plan",
         "T-order", "T-deadline", "T-start", "T-after-parent", "T-date-range", "T-window-length",
     }  # fmt: skip
 
@@ -1108,3 +1143,31 @@ def test_m_rate_summed_says_nothing_about_a_formula_that_does_not_parse():
 )
 def test_the_achievable_pass_says_only_what_was_judged(changes, reason):
     assert check(**changes).letter("A").reasons == (reason,)
+
+
+def test_plan_messages_state_the_numbers_with_the_unit():
+    (short,) = check(GOOD_KGI, replace(KGI_CONTEXT, plan=PLAN_SHORT)).warnings
+    (over,) = check(GOOD_KGI, replace(KGI_CONTEXT, plan=PLAN_OVER)).warnings
+
+    assert short.message.startswith(
+        "Year from April 2026: if every driver meets its target, this comes to ¥100,000,000, not its target of "
+        "¥120,000,000 (¥20,000,000 short; the organisation allows 5%)."
+    )
+    assert over.message.startswith(
+        "Year from April 2026: the drivers' targets add up to ¥480,000,000 against this target of ¥120,000,000 "
+        "(4.0× over; "
+    )
+
+
+def test_a_plan_without_a_verdict_or_a_missed_year_adds_nothing():
+    no_check = PlanCheck(1, 5.0, reason="input_without_target")
+    single_month = PlanCheck(
+        1,
+        5.0,
+        periods=(PlanRow(START, date(2026, 4, 30), "monthly", 1500, 1200),),
+        years=(PlanRow(START, DEADLINE, "yearly", 14_700, 14_400),),
+    )
+
+    assert problems(check(GOOD_KGI, replace(KGI_CONTEXT, plan=no_check))) == set()
+    # A five-week month misses; the year is within 5%: no finding.
+    assert problems(check(GOOD_KGI, replace(KGI_CONTEXT, plan=single_month))) == set()
