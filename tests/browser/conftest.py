@@ -54,3 +54,12 @@ def login(page, username: str, password: str) -> None:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def settle(page) -> None:
+    """Wait for the SMART panel's checks of what was typed (one per change, and one 700 ms after
+    the last key): a check still running when a test ends or saves holds SQLite's table lock."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(800)
+    expect(page.locator(".htmx-request")).to_have_count(0)

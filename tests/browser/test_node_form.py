@@ -7,16 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from goals.models import Node
-from tests.browser.conftest import login
+from tests.browser.conftest import login, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def settle(page) -> None:
-    """Wait for the SMART panel's checks of what was typed (one per change, and one 700 ms after
-    the last key): a check still running when a test ends or saves holds SQLite's table lock."""
-    page.wait_for_timeout(800)
-    expect(page.locator(".htmx-request")).to_have_count(0)
 
 
 def test_the_form_shows_the_fields_of_the_value_source_and_direction_chosen(page, manager, saas_tree):
