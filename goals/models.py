@@ -45,6 +45,17 @@ class Organisation(models.Model):
             "check warns, in percent of the parent's target."
         ),
     )
+    # Reminders to enter a value: this many days before a period ends and after (issue 11 §4).
+    remind_days_before = models.PositiveSmallIntegerField(
+        _("remind before a period ends (days)"), default=3, validators=[MaxValueValidator(31)]
+    )
+    remind_days_after = models.PositiveSmallIntegerField(
+        _("remind after a period ends (days)"), default=3, validators=[MaxValueValidator(31)]
+    )
+    # A node off track this many days with no open action is escalated to its parent's owner.
+    escalate_after_days = models.PositiveSmallIntegerField(
+        _("escalate off track with no action after (days)"), default=7, validators=[MaxValueValidator(90)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "csp",
     "goals",
     "dashboards",
+    "pdca",
+    "alerts",
 ]
 
 MIDDLEWARE = [
