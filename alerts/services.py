@@ -8,6 +8,8 @@ measurements and stored documents in bulk, never one query per node.
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from goals.models import Measurement, Membership, Node, Organisation, takes_actu
 from goals.periods import period_end, period_label, period_start
 from goals.rollup import document, storage
 from pdca.models import OPEN_ACTION_STATUSES, Action
+
+logger = logging.getLogger(__name__)
 
 # A reminder before a period ends and one after it ended are two notices of the same node and
 # period: the one after is told apart by this subject.
@@ -113,8 +117,16 @@ def reminders(organisation: Organisation, *, today: date) -> int:
         current = period_start(today, node.frequency, fiscal)
         previous = period_start(current - timedelta(days=1), node.frequency, fiscal)
         for period, stage, is_due in (
-            (current, REMIND_BEFORE, (period_end(current, node.frequency) - today).days <= organisation.remind_days_before),
-            (previous, REMIND_AFTER, (today - period_end(previous, node.frequency)).days >= organisation.remind_days_after),
+            (
+                current,
+                REMIND_BEFORE,
+                (period_end(current, node.frequency) - today).days <= organisation.remind_days_before,
+            ),
+            (
+                previous,
+                REMIND_AFTER,
+                (today - period_end(previous, node.frequency)).days >= organisation.remind_days_after,
+            ),
         ):
             in_window = (start is None or period_end(period, node.frequency) >= start) and (
                 deadline is None or period <= deadline
@@ -281,7 +293,7 @@ def message(notice: Notice) -> str:
 def link(notice: Notice) -> str:
     """Where the notice leads: the actuals to enter for a reminder, the node otherwise."""
     if notice.kind == Kind.REMINDER:
-        return reverse("goals:my_actuals")
+        return reverse("goals:my_actuals") + (f"#kpi-{notice.node_id}" if notice.node_id else "")
     if notice.node_id:
         return reverse("goals:node", args=[notice.node_id])
     return reverse("alerts:inbox")
@@ -335,7 +347,11 @@ def send_notices_email(user, notices: list[Notice], *, language: str, now: datet
         html = render_to_string("alerts/email/notices.html", context)
     mail = EmailMultiAlternatives(" ".join(subject.split())[:200], text, to=[user.email])
     mail.attach_alternative(html, "text/html")
-    mail.send()
+    try:
+        mail.send()
+    except (OSError, smtplib.SMTPException):  # the next run tries again: nothing is marked e-mailed
+        logger.warning("Could not e-mail %s alert(s) to user %s.", len(notices), user.pk, exc_info=True)
+        return False
     Notice.objects.filter(pk__in=[n.pk for n in notices]).update(emailed_at=now)
     return True
 

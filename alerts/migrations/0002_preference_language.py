@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0001_initial'),
+        ("alerts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alertpreference',
-            name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('ja', 'Japanese')], max_length=8, verbose_name='language of e-mail'),
+            model_name="alertpreference",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("en", "English"), ("ja", "Japanese")],
+                max_length=8,
+                verbose_name="language of e-mail",
+            ),
         ),
     ]

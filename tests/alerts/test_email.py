@@ -121,3 +121,29 @@ def test_the_beat_job_writes_and_mails_once(organisation, small_tree, recipient,
     tasks.run_rules()
     tasks.run_rules()
     assert len(mail.outbox) == Notice.objects.filter(user=recipient).count() > 0
+
+
+def test_a_failed_send_is_tried_again_next_run(organisation, small_tree, recipient, monkeypatch):
+    import smtplib
+
+    from django.core.mail.backends.locmem import EmailBackend
+
+    _root, kpi = small_tree
+    _notice(recipient, organisation, kpi)
+
+    def refuse(self, messages):
+        raise smtplib.SMTPServerDisconnected("down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(EmailBackend, "send_messages", refuse)
+        assert services.send_digests(today=TUESDAY, now=NOW) == 0
+    assert Notice.objects.filter(emailed_at__isnull=True).count() == 1
+    assert services.send_digests(today=TUESDAY, now=NOW) == 1
+    assert len(mail.outbox) == 1
+
+
+def test_the_beat_schedule_names_registered_tasks(settings):
+    from kpitree.celery import app
+
+    for name in ("alerts-run-rules", "alerts-send-digests"):
+        assert settings.CELERY_BEAT_SCHEDULE[name]["task"] in app.tasks

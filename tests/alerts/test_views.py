@@ -73,7 +73,7 @@ def test_mark_one_read_and_open_it(member_client, member, organisation, small_tr
     _root, kpi = small_tree
     notice = _notice(member, organisation, kpi)
     response = member_client.post(reverse("alerts:read", args=[notice.pk]), {"open": "1"})
-    assert response.status_code == 302 and response.url == reverse("goals:my_actuals")
+    assert response.status_code == 302 and response.url == reverse("goals:my_actuals") + f"#kpi-{kpi.pk}"
     notice.refresh_from_db()
     assert notice.read_at is not None
 
