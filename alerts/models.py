@@ -71,6 +71,8 @@ class AlertPreference(models.Model):
     muted_kinds = models.JSONField(default=list, blank=True)
     digest = models.CharField(_("e-mail"), max_length=10, choices=Digest.choices, default=Digest.DAILY)
     last_digest_at = models.DateTimeField(null=True, blank=True)
+    # The language e-mail is written in (blank: the site's default).
+    language = models.CharField(_("language of e-mail"), max_length=8, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("alert preference")

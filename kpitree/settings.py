@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -156,6 +157,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "goals.context_processors.membership",
+                "alerts.context_processors.unread_notices",
             ],
         },
     },
@@ -190,7 +192,27 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stale-trees": {"task": "goals.tasks.sweep_stale_trees", "schedule": env_int("ROLLUP_SWEEP_SECONDS", 60)},
     # Figures "to date" move with the calendar: a tree computed yesterday is recomputed today.
     "refresh-outdated-trees": {"task": "goals.tasks.refresh_outdated_trees", "schedule": 3600},
+    # Reminders and alerts (issue 11 §4): the rules hourly (idempotent: a notice is written once),
+    # e-mail at once for those who want it, and the digests once a day (weekly ones on Mondays).
+    "alerts-run-rules": {"task": "alerts.tasks.run_rules", "schedule": env_int("ALERTS_RULES_SECONDS", 3600)},
+    "alerts-send-digests": {"task": "alerts.tasks.send_digests", "schedule": crontab(hour=6, minute=0)},
 }
+
+# E-mail (issue 11 §4): the console under DEBUG (`make run`), SMTP from the environment otherwise.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kpitree <noreply@localhost>")
+# The address links in e-mail start with (no trailing slash).
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -44,11 +44,19 @@ def interpolate(value: str, env: dict[str, str]) -> str:
 
 
 def test_five_services(compose):
-    assert set(compose["services"]) == {"web", "worker", "beat", "db", "redis"}
+    started = {name for name, service in compose["services"].items() if not service.get("profiles")}
+    assert started == {"web", "worker", "beat", "db", "redis"}
     assert compose["services"]["db"]["image"] == "postgres:15"
     assert compose["services"]["redis"]["image"] == "redis:7"
     for name in DJANGO_SERVICES:
         assert compose["services"][name]["build"] == "."
+
+
+def test_the_mail_catcher_is_optional(compose):
+    mailpit = compose["services"]["mailpit"]
+    assert mailpit["profiles"] == ["mail"]
+    assert mailpit["image"].startswith("axllent/mailpit:")
+    assert compose["services"]["web"]["environment"]["EMAIL_HOST"] == "${EMAIL_HOST:-localhost}"
 
 
 def test_commands(compose):

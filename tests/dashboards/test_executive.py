@@ -392,7 +392,9 @@ def synthetic(db):
     return build
 
 
-QUERIES = 10  # session, user, membership, KGIs, nodes, figures, KGI series, states, last actuals, missing
+QUERIES = (
+    11  # session, user, membership, KGIs, nodes, figures, KGI series, states, last actuals, missing, unread notices
+)
 
 
 @pytest.mark.parametrize("nodes", [60, 600])

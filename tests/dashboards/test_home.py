@@ -161,6 +161,7 @@ def test_home_pages_need_few_queries_whatever_the_number_of_trees(
             deadline=date(2027, 3, 31),
         )
     # session, user, membership, the KGIs, then for all their trees at once: the nodes, their
-    # stored figures, the KGIs' series, the rollup states, the last actuals and the missing ones.
-    with django_assert_max_num_queries(10):
+    # stored figures, the KGIs' series, the rollup states, the last actuals and the missing ones;
+    # the header's unread notices.
+    with django_assert_max_num_queries(11):
         assert client.get(HOMES[role]).status_code == 200
