@@ -207,8 +207,9 @@ def test_queries_do_not_grow_with_the_tree(organisation, manager, size, month, d
     client.get(f"/trees/{generated.root.pk}/report/")  # warm up: session and translations
     # session, user, membership; the root; its nodes; their stored series; the nodes' frequencies;
     # the engine for the weekly KPI and for the KGI to date (nodes, actuals, overrides, twice at
-    # most); the rollup state, the last actual and this period's actuals; the month's notes.
-    with django_assert_max_num_queries(17):
+    # most); the rollup state, the last actual and this period's actuals; the month's notes; the
+    # month's reviews and actions (the minutes).
+    with django_assert_max_num_queries(19):
         response = client.get(f"/trees/{generated.root.pk}/report/", {"month": month})
     assert response.status_code == 200
     assert len(response.context["report"].rows) == generated.nodes
