@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.db.models import F
@@ -89,9 +90,30 @@ def test_missing_actuals_with_who_enters_them(manager, member, nodes):
     assert all(item.node.takes_actuals for item in made.missing)
 
 
-def test_plan_findings_are_the_a_plan_and_r_plan_ones(manager, nodes):
-    made = agenda(manager.membership, nodes["revenue"])
-    assert all(item.finding.rule in ("A-plan", "R-plan") for item in made.plan_findings)
+def test_plan_findings_are_the_a_plan_and_r_plan_ones(organisation, manager):
+    """The plan check's example (tests/goals/test_plan_check_pages.py): two teams' 150 leads a week
+    add up to more than the KPI's 1,200 a month, and fall short once lowered to 100."""
+
+    def add(code, parent, **fields):
+        fields.setdefault("kind", "kpi")
+        fields.setdefault("unit", "leads")
+        return Node.objects.create(
+            organisation=organisation, parent=parent, code=code, name=f"{code} leads", owner=manager, **fields
+        )
+
+    fy = {"start_date": date(2026, 4, 1), "deadline": date(2027, 3, 31)}
+    kgi = add("leads", None, kind="kgi", target_value=Decimal(20_000), **fy)
+    ksf = add("pipeline", kgi, kind="ksf", unit="")
+    kpi = add("team_leads", ksf, value_source="sum", target_value=Decimal(1200), **fy)
+    for code in ("team_a", "team_b"):
+        add(code, kpi, kind="sub_kpi", frequency="weekly", target_value=Decimal(150), **fy)
+    root = Node.objects.get(pk=kgi.pk)
+
+    made = agenda(manager.membership, root)
+    assert [(item.node.code, item.finding.rule) for item in made.plan_findings] == [("team_leads", "R-plan")]
+    Node.objects.filter(code__in=["team_a", "team_b"]).update(target_value=Decimal(100))
+    made = agenda(manager.membership, root)
+    assert [(item.node.code, item.finding.rule) for item in made.plan_findings] == [("team_leads", "A-plan")]
 
 
 def test_actions_created_in_the_month_are_in_its_minutes(manager, nodes):
