@@ -11,4 +11,5 @@ urlpatterns = [
     path("manager/", views.manager_home, name="manager"),
     path("member/", views.member_home, name="member"),
     path("trees/<int:pk>/report/", views.monthly_report, name="monthly_report"),
+    path("trees/<int:pk>/meeting/", views.meeting, name="meeting"),
 ]

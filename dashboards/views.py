@@ -14,6 +14,7 @@ from dashboards import figures
 from dashboards.figures import sparkline
 from dashboards.pages import executive, monthly
 from dashboards.pages import manager as manager_page
+from dashboards.pages import meeting as meeting_page
 from dashboards.pages import member as member_page
 from dashboards.pages import node as node_page
 from dashboards.windows import MONTH, month_window, window_from_params
@@ -204,6 +205,36 @@ def monthly_report(request: HttpRequest, pk: int) -> HttpResponse:
         "dashboards/monthly_report.html",
         {
             "report": report,
+            "month_errors": month_errors,
+            "previous_month": month_window(add_months(month.first, -1), fiscal_start_month=fiscal),
+            "next_month": month_window(add_months(month.first, 1), fiscal_start_month=fiscal),
+        },
+    )
+
+
+@membership_required
+def meeting(request: HttpRequest, pk: int) -> HttpResponse:
+    """A tree's review meeting for one month (``?month=YYYY-MM``): the generated agenda and the
+    minutes, laid out for A4 as the monthly report. Managers and executives hold it for the whole
+    tree; a team member opens it for their own nodes only (their 1-on-1), or is refused."""
+    membership = request.membership
+    root = selectors.node_get(membership, pk)
+    if root.level != 0:
+        root = root.get_root()
+        return redirect(reverse("dashboards:meeting", args=[root.pk]) + _query(request.GET, "month"))
+    today = timezone.localdate()
+    fiscal = membership.organisation.fiscal_year_start_month
+    month, month_errors = window_from_params(
+        {"period": MONTH, "month": request.GET.get("month", "")}, today=today, fiscal_start_month=fiscal
+    )
+    made = meeting_page.meeting(root, month, membership=membership, today=today)
+    if made.members_only and not made.scope_size:
+        raise PermissionDenied
+    return render(
+        request,
+        "dashboards/meeting.html",
+        {
+            "meeting": made,
             "month_errors": month_errors,
             "previous_month": month_window(add_months(month.first, -1), fiscal_start_month=fiscal),
             "next_month": month_window(add_months(month.first, 1), fiscal_start_month=fiscal),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from dashboards import figures
 from dashboards.pages.executive import why
+from dashboards.pages.meeting import Minutes, month_minutes
 from dashboards.pages.node import NodeChart, chart_label, node_chart
 from dashboards.selectors import ActualNote, Freshness, needs_actuals, tree_freshness, window_notes
 from dashboards.stored import nodes_window_figures, tree_series, tree_window_figures
@@ -69,6 +70,7 @@ class MonthlyReport:
     counts: dict[str, int]
     counts_figure: dict
     attention: list[AttentionItem]
+    minutes: Minutes  # the month's reviews and actions (the meeting page's minutes)
 
     @property
     def unexplained(self) -> int:
@@ -143,4 +145,5 @@ def monthly_report(root: Node, month: Window, *, membership: Membership, today: 
         counts=counts,
         counts_figure=counts_figure,
         attention=attention,
+        minutes=month_minutes([row.node for row in shown], month),
     )
