@@ -125,7 +125,7 @@ class ValueSource(models.TextChoices):
     WEIGHTED_AVERAGE = "weighted_average", _("Weighted average of children")
     MIN = "min", _("Minimum of children")
     MAX = "max", _("Maximum of children")
-    FORMULA = "formula", _("Formula over children")
+    FORMULA = "formula", _("Formula over the nodes under it")
 
 
 class TimeAggregation(models.TextChoices):

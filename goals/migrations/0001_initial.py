@@ -10,7 +10,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -19,146 +18,538 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('fiscal_year_start_month', models.PositiveSmallIntegerField(default=4, help_text='Japanese companies often start their fiscal year in April.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='first month of the fiscal year')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                (
+                    "fiscal_year_start_month",
+                    models.PositiveSmallIntegerField(
+                        default=4,
+                        help_text="Japanese companies often start their fiscal year in April.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="first month of the fiscal year",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'organisation',
-                'verbose_name_plural': 'organisations',
-                'ordering': ['name'],
+                "verbose_name": "organisation",
+                "verbose_name_plural": "organisations",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('kgi', 'KGI'), ('ksf', 'KSF'), ('kpi', 'KPI'), ('sub_kpi', 'Sub-KPI')], max_length=8, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('code', models.CharField(help_text='A short identifier, unique in the tree, used in formulas.', max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z_][A-Za-z0-9_]{0,39}$', 'Use letters, digits and underscores, starting with a letter (at most 40).')], verbose_name='code')),
-                ('unit', models.CharField(blank=True, help_text='e.g. JPY, %, appointments, leads', max_length=30, verbose_name='unit')),
-                ('direction', models.CharField(choices=[('increase', 'Increase to target'), ('decrease', 'Decrease to target'), ('maintain', 'Stay within range')], default='increase', max_length=10, verbose_name='direction')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=4, help_text='Where you stand today; the gap is measured from here.', max_digits=20, null=True, verbose_name='baseline (current value)')),
-                ('target_value', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='target')),
-                ('target_min', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='lowest acceptable value')),
-                ('target_max', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='highest acceptable value')),
-                ('start_date', models.DateField(blank=True, null=True, verbose_name='start date')),
-                ('deadline', models.DateField(blank=True, null=True, verbose_name='deadline')),
-                ('frequency', models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], default='monthly', max_length=10, verbose_name='measured')),
-                ('indicator_type', models.CharField(choices=[('leading', 'Leading (predicts the result)'), ('lagging', 'Lagging (records the result)')], default='lagging', max_length=8, verbose_name='indicator type')),
-                ('weight', models.DecimalField(decimal_places=3, default=Decimal('1'), help_text='Relative importance among its siblings; weights need not total 100.', max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='weight')),
-                ('value_source', models.CharField(choices=[('manual', 'Entered by hand'), ('sum', 'Sum of children'), ('average', 'Average of children'), ('weighted_average', 'Weighted average of children'), ('min', 'Minimum of children'), ('max', 'Maximum of children'), ('formula', 'Formula over children')], default='manual', max_length=20, verbose_name='value comes from')),
-                ('formula', models.CharField(blank=True, help_text="An expression over the children's codes, e.g. contracts / appointments * 100", max_length=500, verbose_name='formula')),
-                ('time_aggregation', models.CharField(choices=[('sum', 'Sum (a flow, e.g. revenue, appointments)'), ('average', 'Average (e.g. a rate)'), ('last', 'Last value (a stock, e.g. customers)')], default='sum', max_length=8, verbose_name='over time')),
-                ('rationale', models.TextField(blank=True, help_text='The link to the goal above: why moving this number moves that one.', verbose_name='how it drives its parent')),
-                ('lft', models.PositiveIntegerField(editable=False)),
-                ('rght', models.PositiveIntegerField(editable=False)),
-                ('tree_id', models.PositiveIntegerField(db_index=True, editable=False)),
-                ('level', models.PositiveIntegerField(editable=False)),
-                ('is_archived', models.BooleanField(default=False, verbose_name='archived')),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='owned_nodes', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('parent', mptt.fields.TreeForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='goals.node', verbose_name='parent')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='nodes', to='goals.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("kgi", "KGI"), ("ksf", "KSF"), ("kpi", "KPI"), ("sub_kpi", "Sub-KPI")],
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="A short identifier, unique in the tree, used in formulas.",
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z_][A-Za-z0-9_]{0,39}$",
+                                "Use letters, digits and underscores, starting with a letter (at most 40).",
+                            )
+                        ],
+                        verbose_name="code",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        blank=True, help_text="e.g. JPY, %, appointments, leads", max_length=30, verbose_name="unit"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("increase", "Increase to target"),
+                            ("decrease", "Decrease to target"),
+                            ("maintain", "Stay within range"),
+                        ],
+                        default="increase",
+                        max_length=10,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Where you stand today; the gap is measured from here.",
+                        max_digits=20,
+                        null=True,
+                        verbose_name="baseline (current value)",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="target"),
+                ),
+                (
+                    "target_min",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="lowest acceptable value"
+                    ),
+                ),
+                (
+                    "target_max",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="highest acceptable value"
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True, verbose_name="start date")),
+                ("deadline", models.DateField(blank=True, null=True, verbose_name="deadline")),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[
+                            ("daily", "Daily"),
+                            ("weekly", "Weekly"),
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                            ("yearly", "Yearly"),
+                        ],
+                        default="monthly",
+                        max_length=10,
+                        verbose_name="measured",
+                    ),
+                ),
+                (
+                    "indicator_type",
+                    models.CharField(
+                        choices=[
+                            ("leading", "Leading (predicts the result)"),
+                            ("lagging", "Lagging (records the result)"),
+                        ],
+                        default="lagging",
+                        max_length=8,
+                        verbose_name="indicator type",
+                    ),
+                ),
+                (
+                    "weight",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=Decimal("1"),
+                        help_text="Relative importance among its siblings; weights need not total 100.",
+                        max_digits=8,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="weight",
+                    ),
+                ),
+                (
+                    "value_source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Entered by hand"),
+                            ("sum", "Sum of children"),
+                            ("average", "Average of children"),
+                            ("weighted_average", "Weighted average of children"),
+                            ("min", "Minimum of children"),
+                            ("max", "Maximum of children"),
+                            ("formula", "Formula over children"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                        verbose_name="value comes from",
+                    ),
+                ),
+                (
+                    "formula",
+                    models.CharField(
+                        blank=True,
+                        help_text="An expression over the children's codes, e.g. contracts / appointments * 100",
+                        max_length=500,
+                        verbose_name="formula",
+                    ),
+                ),
+                (
+                    "time_aggregation",
+                    models.CharField(
+                        choices=[
+                            ("sum", "Sum (a flow, e.g. revenue, appointments)"),
+                            ("average", "Average (e.g. a rate)"),
+                            ("last", "Last value (a stock, e.g. customers)"),
+                        ],
+                        default="sum",
+                        max_length=8,
+                        verbose_name="over time",
+                    ),
+                ),
+                (
+                    "rationale",
+                    models.TextField(
+                        blank=True,
+                        help_text="The link to the goal above: why moving this number moves that one.",
+                        verbose_name="how it drives its parent",
+                    ),
+                ),
+                ("lft", models.PositiveIntegerField(editable=False)),
+                ("rght", models.PositiveIntegerField(editable=False)),
+                ("tree_id", models.PositiveIntegerField(db_index=True, editable=False)),
+                ("level", models.PositiveIntegerField(editable=False)),
+                ("is_archived", models.BooleanField(default=False, verbose_name="archived")),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="owned_nodes",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "parent",
+                    mptt.fields.TreeForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="goals.node",
+                        verbose_name="parent",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="nodes", to="goals.organisation"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'node',
-                'verbose_name_plural': 'nodes',
+                "verbose_name": "node",
+                "verbose_name_plural": "nodes",
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('executive', 'Executive'), ('manager', 'Manager'), ('member', 'Team member')], default='member', max_length=16, verbose_name='role')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='membership', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='goals.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("executive", "Executive"), ("manager", "Manager"), ("member", "Team member")],
+                        default="member",
+                        max_length=16,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="membership",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="goals.organisation"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
             },
         ),
         migrations.CreateModel(
-            name='HistoricalNode',
+            name="HistoricalNode",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('kgi', 'KGI'), ('ksf', 'KSF'), ('kpi', 'KPI'), ('sub_kpi', 'Sub-KPI')], max_length=8, verbose_name='kind')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('code', models.CharField(help_text='A short identifier, unique in the tree, used in formulas.', max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z_][A-Za-z0-9_]{0,39}$', 'Use letters, digits and underscores, starting with a letter (at most 40).')], verbose_name='code')),
-                ('unit', models.CharField(blank=True, help_text='e.g. JPY, %, appointments, leads', max_length=30, verbose_name='unit')),
-                ('direction', models.CharField(choices=[('increase', 'Increase to target'), ('decrease', 'Decrease to target'), ('maintain', 'Stay within range')], default='increase', max_length=10, verbose_name='direction')),
-                ('baseline_value', models.DecimalField(blank=True, decimal_places=4, help_text='Where you stand today; the gap is measured from here.', max_digits=20, null=True, verbose_name='baseline (current value)')),
-                ('target_value', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='target')),
-                ('target_min', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='lowest acceptable value')),
-                ('target_max', models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name='highest acceptable value')),
-                ('start_date', models.DateField(blank=True, null=True, verbose_name='start date')),
-                ('deadline', models.DateField(blank=True, null=True, verbose_name='deadline')),
-                ('frequency', models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly'), ('quarterly', 'Quarterly'), ('yearly', 'Yearly')], default='monthly', max_length=10, verbose_name='measured')),
-                ('indicator_type', models.CharField(choices=[('leading', 'Leading (predicts the result)'), ('lagging', 'Lagging (records the result)')], default='lagging', max_length=8, verbose_name='indicator type')),
-                ('weight', models.DecimalField(decimal_places=3, default=Decimal('1'), help_text='Relative importance among its siblings; weights need not total 100.', max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='weight')),
-                ('value_source', models.CharField(choices=[('manual', 'Entered by hand'), ('sum', 'Sum of children'), ('average', 'Average of children'), ('weighted_average', 'Weighted average of children'), ('min', 'Minimum of children'), ('max', 'Maximum of children'), ('formula', 'Formula over children')], default='manual', max_length=20, verbose_name='value comes from')),
-                ('formula', models.CharField(blank=True, help_text="An expression over the children's codes, e.g. contracts / appointments * 100", max_length=500, verbose_name='formula')),
-                ('time_aggregation', models.CharField(choices=[('sum', 'Sum (a flow, e.g. revenue, appointments)'), ('average', 'Average (e.g. a rate)'), ('last', 'Last value (a stock, e.g. customers)')], default='sum', max_length=8, verbose_name='over time')),
-                ('rationale', models.TextField(blank=True, help_text='The link to the goal above: why moving this number moves that one.', verbose_name='how it drives its parent')),
-                ('is_archived', models.BooleanField(default=False, verbose_name='archived')),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='owner')),
-                ('parent', mptt.fields.TreeForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='goals.node', verbose_name='parent')),
-                ('organisation', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='goals.organisation')),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("kgi", "KGI"), ("ksf", "KSF"), ("kpi", "KPI"), ("sub_kpi", "Sub-KPI")],
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="A short identifier, unique in the tree, used in formulas.",
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z_][A-Za-z0-9_]{0,39}$",
+                                "Use letters, digits and underscores, starting with a letter (at most 40).",
+                            )
+                        ],
+                        verbose_name="code",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.CharField(
+                        blank=True, help_text="e.g. JPY, %, appointments, leads", max_length=30, verbose_name="unit"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[
+                            ("increase", "Increase to target"),
+                            ("decrease", "Decrease to target"),
+                            ("maintain", "Stay within range"),
+                        ],
+                        default="increase",
+                        max_length=10,
+                        verbose_name="direction",
+                    ),
+                ),
+                (
+                    "baseline_value",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Where you stand today; the gap is measured from here.",
+                        max_digits=20,
+                        null=True,
+                        verbose_name="baseline (current value)",
+                    ),
+                ),
+                (
+                    "target_value",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="target"),
+                ),
+                (
+                    "target_min",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="lowest acceptable value"
+                    ),
+                ),
+                (
+                    "target_max",
+                    models.DecimalField(
+                        blank=True, decimal_places=4, max_digits=20, null=True, verbose_name="highest acceptable value"
+                    ),
+                ),
+                ("start_date", models.DateField(blank=True, null=True, verbose_name="start date")),
+                ("deadline", models.DateField(blank=True, null=True, verbose_name="deadline")),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[
+                            ("daily", "Daily"),
+                            ("weekly", "Weekly"),
+                            ("monthly", "Monthly"),
+                            ("quarterly", "Quarterly"),
+                            ("yearly", "Yearly"),
+                        ],
+                        default="monthly",
+                        max_length=10,
+                        verbose_name="measured",
+                    ),
+                ),
+                (
+                    "indicator_type",
+                    models.CharField(
+                        choices=[
+                            ("leading", "Leading (predicts the result)"),
+                            ("lagging", "Lagging (records the result)"),
+                        ],
+                        default="lagging",
+                        max_length=8,
+                        verbose_name="indicator type",
+                    ),
+                ),
+                (
+                    "weight",
+                    models.DecimalField(
+                        decimal_places=3,
+                        default=Decimal("1"),
+                        help_text="Relative importance among its siblings; weights need not total 100.",
+                        max_digits=8,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                        verbose_name="weight",
+                    ),
+                ),
+                (
+                    "value_source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Entered by hand"),
+                            ("sum", "Sum of children"),
+                            ("average", "Average of children"),
+                            ("weighted_average", "Weighted average of children"),
+                            ("min", "Minimum of children"),
+                            ("max", "Maximum of children"),
+                            ("formula", "Formula over children"),
+                        ],
+                        default="manual",
+                        max_length=20,
+                        verbose_name="value comes from",
+                    ),
+                ),
+                (
+                    "formula",
+                    models.CharField(
+                        blank=True,
+                        help_text="An expression over the children's codes, e.g. contracts / appointments * 100",
+                        max_length=500,
+                        verbose_name="formula",
+                    ),
+                ),
+                (
+                    "time_aggregation",
+                    models.CharField(
+                        choices=[
+                            ("sum", "Sum (a flow, e.g. revenue, appointments)"),
+                            ("average", "Average (e.g. a rate)"),
+                            ("last", "Last value (a stock, e.g. customers)"),
+                        ],
+                        default="sum",
+                        max_length=8,
+                        verbose_name="over time",
+                    ),
+                ),
+                (
+                    "rationale",
+                    models.TextField(
+                        blank=True,
+                        help_text="The link to the goal above: why moving this number moves that one.",
+                        verbose_name="how it drives its parent",
+                    ),
+                ),
+                ("is_archived", models.BooleanField(default=False, verbose_name="archived")),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "parent",
+                    mptt.fields.TreeForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="goals.node",
+                        verbose_name="parent",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="goals.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical node',
-                'verbose_name_plural': 'historical nodes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical node",
+                "verbose_name_plural": "historical nodes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Measurement',
+            name="Measurement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='period')),
-                ('value', models.DecimalField(decimal_places=4, max_digits=20, verbose_name='actual')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('entered_at', models.DateTimeField(auto_now=True)),
-                ('entered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('node', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='measurements', to='goals.node')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField(verbose_name="period")),
+                ("value", models.DecimalField(decimal_places=4, max_digits=20, verbose_name="actual")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("entered_at", models.DateTimeField(auto_now=True)),
+                (
+                    "entered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "node",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="measurements", to="goals.node"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'actual',
-                'verbose_name_plural': 'actuals',
-                'ordering': ['node_id', 'period_start'],
-                'constraints': [models.UniqueConstraint(fields=('node', 'period_start'), name='measurement_one_per_period')],
+                "verbose_name": "actual",
+                "verbose_name_plural": "actuals",
+                "ordering": ["node_id", "period_start"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("node", "period_start"), name="measurement_one_per_period")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='node',
-            index=models.Index(fields=['organisation', 'tree_id', 'lft'], name='goals_node_organis_7e9839_idx'),
+            model_name="node",
+            index=models.Index(fields=["organisation", "tree_id", "lft"], name="goals_node_organis_7e9839_idx"),
         ),
         migrations.AddIndex(
-            model_name='node',
-            index=models.Index(fields=['tree_id', 'lft'], name='goals_node_tree_id_lft_idx'),
+            model_name="node",
+            index=models.Index(fields=["tree_id", "lft"], name="goals_node_tree_id_lft_idx"),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(condition=models.Q(('level', 0)), fields=('tree_id',), name='node_one_root_per_tree'),
+            model_name="node",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("level", 0)), fields=("tree_id",), name="node_one_root_per_tree"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='node',
-            constraint=models.UniqueConstraint(fields=('tree_id', 'code'), name='node_code_unique_in_tree'),
+            model_name="node",
+            constraint=models.UniqueConstraint(fields=("tree_id", "code"), name="node_code_unique_in_tree"),
         ),
     ]

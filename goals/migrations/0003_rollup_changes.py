@@ -5,19 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0002_actuals_targets_rollup'),
+        ("goals", "0002_actuals_targets_rollup"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupChange',
+            name="RollupChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('node', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='goals.node')),
-                ('root', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='goals.node')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "node",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="goals.node",
+                    ),
+                ),
+                (
+                    "root",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="goals.node"),
+                ),
             ],
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("goals", "0004_rollup_series_as_text"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='members_see_team_attainment',
-            field=models.BooleanField(default=False, help_text="When off, a team member sees the attainment of their own KPIs and of the team's shared goals, but not the personal KPIs of other team members.", verbose_name="team members see each other's attainment"),
+            model_name="organisation",
+            name="members_see_team_attainment",
+            field=models.BooleanField(
+                default=False,
+                help_text="When off, a team member sees the attainment of their own KPIs and of the team's shared goals, but not the personal KPIs of other team members.",
+                verbose_name="team members see each other's attainment",
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0005_organisation_members_see_team_attainment'),
+        ("goals", "0005_organisation_members_see_team_attainment"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rollupstate',
-            name='failed_at',
+            model_name="rollupstate",
+            name="failed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='rollupstate',
-            name='failure',
+            model_name="rollupstate",
+            name="failure",
             field=models.TextField(blank=True),
         ),
     ]

@@ -5,40 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0006_rollupstate_failure'),
+        ("goals", "0006_rollupstate_failure"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalmeasurement',
-            name='note',
-            field=models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='note'),
+            model_name="historicalmeasurement",
+            name="note",
+            field=models.TextField(
+                blank=True,
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="note",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalnode',
-            name='description',
-            field=models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='description'),
+            model_name="historicalnode",
+            name="description",
+            field=models.TextField(
+                blank=True,
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="description",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalnode',
-            name='rationale',
-            field=models.TextField(blank=True, help_text='The link to the goal above: why moving this number moves that one.', max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='how it drives its parent'),
+            model_name="historicalnode",
+            name="rationale",
+            field=models.TextField(
+                blank=True,
+                help_text="The link to the goal above: why moving this number moves that one.",
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="how it drives its parent",
+            ),
         ),
         migrations.AlterField(
-            model_name='measurement',
-            name='note',
-            field=models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='note'),
+            model_name="measurement",
+            name="note",
+            field=models.TextField(
+                blank=True,
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="note",
+            ),
         ),
         migrations.AlterField(
-            model_name='node',
-            name='description',
-            field=models.TextField(blank=True, max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='description'),
+            model_name="node",
+            name="description",
+            field=models.TextField(
+                blank=True,
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="description",
+            ),
         ),
         migrations.AlterField(
-            model_name='node',
-            name='rationale',
-            field=models.TextField(blank=True, help_text='The link to the goal above: why moving this number moves that one.', max_length=2000, validators=[django.core.validators.MaxLengthValidator(2000)], verbose_name='how it drives its parent'),
+            model_name="node",
+            name="rationale",
+            field=models.TextField(
+                blank=True,
+                help_text="The link to the goal above: why moving this number moves that one.",
+                max_length=2000,
+                validators=[django.core.validators.MaxLengthValidator(2000)],
+                verbose_name="how it drives its parent",
+            ),
         ),
     ]

@@ -6,15 +6,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0007_text_length_limits'),
+        ("goals", "0007_text_length_limits"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='plan_tolerance_percent',
-            field=models.DecimalField(decimal_places=2, default=Decimal('5'), help_text="How far the drivers' targets may add up above or below their parent's target before the SMART check warns, in percent of the parent's target.", max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('100'))], verbose_name='plan check tolerance (%)'),
+            model_name="organisation",
+            name="plan_tolerance_percent",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("5"),
+                help_text="How far the drivers' targets may add up above or below their parent's target before the SMART check warns, in percent of the parent's target.",
+                max_digits=5,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("100")),
+                ],
+                verbose_name="plan check tolerance (%)",
+            ),
         ),
     ]

@@ -5,25 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('goals', '0008_organisation_plan_tolerance_percent'),
+        ("goals", "0008_organisation_plan_tolerance_percent"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='escalate_after_days',
-            field=models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MaxValueValidator(90)], verbose_name='escalate off track with no action after (days)'),
+            model_name="organisation",
+            name="escalate_after_days",
+            field=models.PositiveSmallIntegerField(
+                default=7,
+                validators=[django.core.validators.MaxValueValidator(90)],
+                verbose_name="escalate off track with no action after (days)",
+            ),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='remind_days_after',
-            field=models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(31)], verbose_name='remind after a period ends (days)'),
+            model_name="organisation",
+            name="remind_days_after",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                validators=[django.core.validators.MaxValueValidator(31)],
+                verbose_name="remind after a period ends (days)",
+            ),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='remind_days_before',
-            field=models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MaxValueValidator(31)], verbose_name='remind before a period ends (days)'),
+            model_name="organisation",
+            name="remind_days_before",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                validators=[django.core.validators.MaxValueValidator(31)],
+                verbose_name="remind before a period ends (days)",
+            ),
         ),
     ]
