@@ -15,9 +15,17 @@ TODAY = date(2026, 12, 4)
 NOVEMBER = date(2026, 11, 1)
 
 
-def store(node: Node, *, attainment: float | None, status: str, actual: float | None = 10.0, as_of="2026-12-01"):
+def store(
+    node: Node,
+    *,
+    attainment: float | None,
+    status: str,
+    actual: float | None = 10.0,
+    as_of="2026-12-01",
+    period=NOVEMBER,
+):
     series = {
-        "period": [NOVEMBER.isoformat()],
+        "period": [period.isoformat()],
         "actual": [actual],
         "target": [20.0],
         "low": [None],
