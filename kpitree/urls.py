@@ -23,6 +23,7 @@ urlpatterns = [
     path("accounts/password_change/", PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("pdca.urls")),
     path("api/v1/", include("goals.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

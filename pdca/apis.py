@@ -254,7 +254,7 @@ class ActionListCreateApi(PdcaApi):
 
 
 class ActionDetailApi(PdcaApi):
-    def action(self, pk: int) -> Action:
+    def action_of(self, pk: int) -> Action:
         action = _actions(self.membership).select_related("node", "review").filter(pk=pk).first()
         if action is None:
             raise Http404
@@ -262,11 +262,11 @@ class ActionDetailApi(PdcaApi):
 
     @extend_schema(responses={200: ActionOutputSerializer, **_READ_ERRORS})
     def get(self, request, pk: int):
-        return Response(ActionOutputSerializer(self.action(pk)).data)
+        return Response(ActionOutputSerializer(self.action_of(pk)).data)
 
     @extend_schema(request=ActionInputSerializer, responses={200: ActionOutputSerializer, **_WRITE_ERRORS})
     def patch(self, request, pk: int):
-        action = self.action(pk)
+        action = self.action_of(pk)
         serializer = ActionInputSerializer(data=request.data, membership=self.membership, partial=True)
         serializer.is_valid(raise_exception=True)
         action = self.write(

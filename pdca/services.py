@@ -274,3 +274,14 @@ def actions_progress(node: Node, today: date) -> list[dict]:
         )
     rows.sort(key=lambda row: (not row["overdue"], not row["open"], row["action"].due_date))
     return rows
+
+
+def node_section(membership: Membership, node: Node, today: date) -> dict:
+    """The node page's "Reviews and actions": its latest reviews and its actions with slippage."""
+    reviews = list(node.reviews.select_related("author")[:6])
+    actions = list(Action.objects.filter(node=node).select_related("owner").order_by("status", "due_date")[:20])
+    return {
+        "reviews": reviews,
+        "actions": [{"action": a, "slippage": slippage_days(a, today)} for a in actions],
+        "can_write": can_write(membership, node),
+    }
