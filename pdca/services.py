@@ -16,7 +16,7 @@ from goals.access import builds_trees, enters_actuals
 from goals.models import Measurement, Membership, Node, ValueSource
 from goals.rollup import document, storage
 from pdca import rules
-from pdca.models import OPEN_ACTION_STATUSES, Action, ActionStatus, Cause, Review
+from pdca.models import OPEN_ACTION_STATUSES, Action, ActionStatus, Cause, Review, ReviewComment
 
 REVIEW_FIELDS = ("cause", "explanation", "bottleneck", "went_well")
 ACTION_FIELDS = ("measure", "title", "owner", "due_date", "status", "result", "review")
@@ -154,8 +154,12 @@ def review_write(
     else:
         if found := rules.cause_errors(status=review.status, cause=cause):
             errors["cause"] = found
-    bottleneck = data.get("bottleneck", review.bottleneck)
-    bottleneck_id = bottleneck.pk if isinstance(bottleneck, Node) else bottleneck
+    if "bottleneck" in data:
+        bottleneck = data["bottleneck"]
+        bottleneck_id = bottleneck.pk if isinstance(bottleneck, Node) else bottleneck
+    else:
+        # A cause changed away from an execution shortfall drops the bottleneck it had named.
+        bottleneck_id = review.bottleneck_id if cause == Cause.EXECUTION_SHORTFALL else None
     if found := rules.bottleneck_errors(
         cause=cause, bottleneck_id=bottleneck_id, input_ids=[n.pk for n in node_inputs(node)]
     ):
@@ -285,3 +289,15 @@ def node_section(membership: Membership, node: Node, today: date) -> dict:
         "actions": [{"action": a, "slippage": slippage_days(a, today)} for a in actions],
         "can_write": can_write(membership, node),
     }
+
+
+def comment_add(*, membership: Membership, review: Review, text: str) -> ReviewComment:
+    """Anyone of the organisation — executives included — may comment on a review."""
+    if not can_comment(membership, review.node):
+        raise PermissionDenied(_("You may not comment on this review."))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Write a comment.")]})
+    if len(text) > 2000:
+        raise ValidationError({"text": [_("A comment is at most 2,000 characters.")]})
+    return ReviewComment.objects.create(review=review, author_id=membership.user_id, text=text)

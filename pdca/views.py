@@ -57,14 +57,29 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         "went_well": existing.went_well if existing else "",
     }
     form = ReviewForm(initial=initial, inputs=inputs)
-    if request.method == "POST":
+    comment_errors = []
+    if request.method == "POST" and "comment" in request.POST:
+        if existing is None:
+            raise Http404
+        try:
+            services.comment_add(membership=request.membership, review=existing, text=request.POST["comment"])
+        except ValidationError as error:
+            comment_errors = error.messages
+        else:
+            messages.success(request, _("Comment added."))
+            return redirect(f"{reverse('pdca:review', args=[node.pk])}?{urlencode({'period': first})}")
+    elif request.method == "POST":
         if not can_write:
             raise PermissionDenied
         form = ReviewForm(request.POST, inputs=inputs)
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            if data["cause"] != Cause.EXECUTION_SHORTFALL:
+                # The proposed bottleneck is preselected; it is kept only for an execution shortfall.
+                data["bottleneck"] = None
             try:
                 saved = services.review_write(
-                    membership=request.membership, node=node, period_start=first, data=form.cleaned_data, today=today
+                    membership=request.membership, node=node, period_start=first, data=data, today=today
                 )
             except ValidationError as error:
                 _add_errors(form, error)
@@ -95,6 +110,9 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
             "can_write": can_write,
             "actions": services.actions_progress(node, today),
             "restate_url": restate_url,
+            "comments": list(existing.comments.select_related("author")) if existing else [],
+            "comment_errors": comment_errors,
+            "comment_text": request.POST.get("comment", "") if comment_errors else "",
             "previous": rules.review_window(
                 date.fromordinal(first.toordinal() - 1), node.frequency, node.organisation.fiscal_year_start_month
             )[0],

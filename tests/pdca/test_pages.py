@@ -117,3 +117,24 @@ def test_the_review_of_a_date_is_its_month(manager, root):
     assert page.context["first"] == root.month
     assert signed_in(manager).get(f"/nodes/{root.pk}/review/?period=nonsense").context["first"] == root.month
     assert date(2026, 1, 1) == rules.review_window(date(2026, 1, 31), "monthly", 4)[0]
+
+
+def test_another_cause_ignores_the_preselected_bottleneck(manager, root):
+    answer = signed_in(manager).post(
+        f"/nodes/{root.pk}/review/", {"cause": "external_factor", "bottleneck": root.weakest.pk}
+    )
+    assert answer.status_code == 302
+    assert Review.objects.get().bottleneck is None
+
+
+def test_an_executive_comments_on_a_review(executive, manager, root):
+    review = Review.objects.create(
+        organisation=root.organisation, node=root, period_start=root.month, period_end=root.month, status="off_track"
+    )
+    client = signed_in(executive)
+    url = f"/nodes/{root.pk}/review/?period={root.month}"
+    assert client.post(url, {"comment": "Why so few meetings?"}).status_code == 302
+    assert review.comments.get().author == executive
+    empty = client.post(url, {"comment": "  "})
+    assert empty.status_code == 200 and empty.context["comment_errors"]
+    assert "Why so few meetings?" in client.get(url).content.decode()

@@ -172,3 +172,18 @@ def test_an_action_owner_from_another_organisation_is_refused(tree, manager, out
             today=TODAY,
         )
     assert "owner" in caught.value.message_dict
+
+
+def test_a_cause_changed_from_execution_shortfall_drops_its_bottleneck(tree, manager):
+    root, children = tree
+    services.review_write(
+        membership=membership(manager),
+        node=root,
+        period_start=NOVEMBER,
+        data={"cause": "execution_shortfall", "bottleneck": children[1]},
+        today=TODAY,
+    )
+    review = services.review_write(
+        membership=membership(manager), node=root, period_start=NOVEMBER, data={"cause": "external_factor"}, today=TODAY
+    )
+    assert review.bottleneck is None
