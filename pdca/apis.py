@@ -25,7 +25,7 @@ from goals.apis import (
     _page_of,
     _service_errors,
 )
-from goals.models import Membership, Node
+from goals.models import Membership, Node, Status
 from pdca import services
 from pdca.models import OPEN_ACTION_STATUSES, Action, ActionStatus, Cause, Review
 
@@ -89,9 +89,7 @@ class ReviewListCreateApi(PdcaApi):
     class QuerySerializer(PageQuerySerializer):
         node = _id_field("only this node's reviews")
         period = SupportedDateField(required=False, help_text="only the reviews of the window containing this day")
-        status = serializers.ChoiceField(
-            choices=["no_data", "on_track", "at_risk", "off_track"], required=False, help_text="status when reviewed"
-        )
+        status = serializers.ChoiceField(choices=Status.choices, required=False, help_text="status when reviewed")
         cause = serializers.ChoiceField(choices=Cause.choices, required=False)
 
     @extend_schema(
