@@ -33,6 +33,7 @@ from goals.models import Kind, Role
 from goals.periods import add_months
 from goals.rollup import explain, storage
 from goals.smart import Level
+from pdca import services as pdca_services
 
 ROLE_HOME = {
     Role.EXECUTIVE: "dashboards:executive",
@@ -314,6 +315,7 @@ def node_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "more_value_changes": more_value_changes,
             "can_edit": request.membership.can_edit_trees,
             "can_delete": services.node_can_delete(node),
+            "pdca": pdca_services.node_section(request.membership, node, today),
             "child_kind_label": Kind(selectors.child_kind(node)).label,
         },
     )

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import apis as account_apis
 from goals import apis
 from goals.api_input import api_not_found
+from pdca import apis as pdca_apis
 
 urlpatterns = [
     path("auth/token/", account_apis.TokenApi.as_view(), name="api-token"),
@@ -25,6 +26,10 @@ urlpatterns = [
     path("measurements/", apis.MeasurementListCreateApi.as_view(), name="api-measurements"),
     path("measurements/bulk/", apis.MeasurementBulkApi.as_view(), name="api-measurements-bulk"),
     path("measurements/<int:pk>/history/", apis.MeasurementHistoryApi.as_view(), name="api-measurement-history"),
+    path("reviews/", pdca_apis.ReviewListCreateApi.as_view(), name="api-reviews"),
+    path("reviews/<int:pk>/", pdca_apis.ReviewDetailApi.as_view(), name="api-review"),
+    path("actions/", pdca_apis.ActionListCreateApi.as_view(), name="api-actions"),
+    path("actions/<int:pk>/", pdca_apis.ActionDetailApi.as_view(), name="api-action"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script file, not inline (for a strict CSP).
     # A page for people: the log-in page rather than a 401 (the schema itself needs a login too).

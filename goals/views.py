@@ -395,7 +395,10 @@ def node_targets(request: HttpRequest, pk: int) -> HttpResponse:
     plan = storage.node_target_plan(node, today=today)
     periods = [row["period_start"] for row in plan]
     override_form = TargetOverrideForm(prefix="override", periods=periods)
-    restate_form = TargetRestateForm(prefix="restate", instance=node)
+    # A review that found the target unrealistic links here with its reference as the reason (pdca).
+    restate_form = TargetRestateForm(
+        prefix="restate", instance=node, initial={"reason": request.GET.get("reason", "")[:500]}
+    )
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied

@@ -319,6 +319,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The schema describes every endpoint: for signed-in users only (the docs page: see api_urls).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # An action's status and a node's status are both called "status": each gets its own name.
+    "ENUM_NAME_OVERRIDES": {"ActionStatusEnum": "pdca.models.ActionStatus", "StatusEnum": "goals.models.Status"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

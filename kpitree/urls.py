@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("alerts.urls")),
+    path("", include("pdca.urls")),
     path("api/v1/", include("goals.api_urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -111,3 +111,22 @@ class Action(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ReviewComment(models.Model):
+    """A comment on a review: executives read every review and may comment (issue 11 §5)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments", verbose_name=_("review"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("comment"), max_length=2000)
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review comment")
+        verbose_name_plural = _("review comments")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.review_id}: {self.text[:40]}"

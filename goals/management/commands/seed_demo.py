@@ -19,7 +19,10 @@ from goals.actuals import Entry, measurements_upsert_bulk
 from goals.library import SAAS_REVENUE_TREE, TemplateNode
 from goals.models import Measurement, Membership, Node, Organisation, Role
 from goals.periods import add_months, fiscal_year_bounds, period_starts
-from goals.rollup import storage
+from goals.rollup import jobs, storage
+from pdca import rules as pdca_rules
+from pdca import services as pdca_services
+from pdca.models import Action
 
 DEMO_PASSWORD = "kpitree-demo"
 DEMO_MONTHS = 12
@@ -120,6 +123,7 @@ class Command(BaseCommand):
                 owners={"executive": users["outsider"], "manager": users["outsider"], "member": users["outsider"]},
             )
             self._actuals(demo_root, users, today)
+            self._reviews_and_actions(demo_root, users, today)
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Logins (password {DEMO_PASSWORD}, demo only):"))
         for username, *_, org_name, role in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role.label:<12} {org_name}")
@@ -158,3 +162,47 @@ class Command(BaseCommand):
                 note = DEMO_NOTES.get(code, "")
                 entries.append(Entry(node=node, period=start, value=value, note=note))
         measurements_upsert_bulk(membership=membership, entries=entries, today=today)
+
+    def _reviews_and_actions(self, root: Node, users, today: date) -> None:
+        """The seed articles' PDCA example (issue 11): under the new contracts KPI the measure "more
+        leads, more meetings" and three actions, and last month's review of the off-track upsell
+        revenue with its cause (only once)."""
+        nodes = {n.code: n for n in Node.objects.filter(tree_id=root.tree_id)}
+        if Action.objects.filter(node__in=nodes.values()).exists():
+            return
+        # The review freezes the stored figures: compute them now rather than after the commit.
+        jobs.tree_rollup(root_id=root.pk, as_of=today, full=True)
+        membership = users["manager"].membership
+        contracts = nodes["new_contracts"]
+        for title, owner, days, status in (
+            ("Approach 10 new leads a day", users["member"], 14, "doing"),
+            ("Follow up every lead by mail and phone", users["member"], 21, "planned"),
+            ("Weekly sales-talk role-play", users["manager"], 30, "planned"),
+        ):
+            pdca_services.action_create(
+                membership=membership,
+                node=contracts,
+                data={
+                    "measure": "More leads, more meetings",
+                    "title": title,
+                    "owner": owner,
+                    "due_date": date.fromordinal(today.toordinal() + days),
+                    "status": status,
+                },
+                today=today,
+            )
+        month = pdca_rules.last_complete_month(today)
+        upsell = nodes["upsell_revenue"]
+        figures, _as_of = pdca_services.window_figures(upsell, month)
+        missed = figures.status in pdca_rules.MISSED
+        pdca_services.review_write(
+            membership=membership,
+            node=upsell,
+            period_start=month,
+            data={
+                "cause": "execution_shortfall" if missed else "",
+                "explanation": DEMO_NOTES["upsell_revenue"],
+                "went_well": "Renewals held up; the large accounts asked for the reporting feature.",
+            },
+            today=today,
+        )
