@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -12,7 +13,7 @@ from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from goals import selectors
+from goals import access, selectors
 from goals.api_input import ApiPagination, PageQuerySerializer
 from goals.apis import (
     _READ_ERRORS,
@@ -81,8 +82,18 @@ class ReviewCreateSerializer(ReviewInputSerializer):
             self.fields["node"].queryset = selectors.nodes_of(membership)
 
 
+def _visible(queryset, membership: Membership):
+    """Another team member's personal KPIs stay private unless the organisation shares them (as
+    their actuals do, goals.access.attainment_hidden_owners): their reviews and actions too."""
+    if hidden := access.attainment_hidden_owners(membership):
+        reported = Node.objects.filter(reporters=membership.user_id).values("pk")
+        queryset = queryset.filter(~Q(node__owner_id__in=hidden) | Q(node_id__in=reported))
+    return queryset
+
+
 def _reviews(membership: Membership):
-    return Review.objects.filter(organisation_id=membership.organisation_id).order_by("-period_start", "pk")
+    reviews = Review.objects.filter(organisation_id=membership.organisation_id)
+    return _visible(reviews, membership).order_by("-period_start", "pk")
 
 
 class ReviewListCreateApi(PdcaApi):
@@ -205,7 +216,8 @@ class ActionCreateSerializer(ActionInputSerializer):
 
 
 def _actions(membership: Membership):
-    return Action.objects.filter(organisation_id=membership.organisation_id).order_by("due_date", "pk")
+    actions = Action.objects.filter(organisation_id=membership.organisation_id)
+    return _visible(actions, membership).order_by("due_date", "pk")
 
 
 class ActionListCreateApi(PdcaApi):

@@ -109,3 +109,30 @@ def test_the_period_must_have_started(manager_api, root):
         "/api/v1/reviews/", {"node": root.pk, "period_start": date(2099, 1, 1).isoformat()}, format="json"
     )
     assert answer.status_code == 400
+
+
+def test_a_colleague_s_personal_kpi_stays_private(member_api, member, colleague, manager_api, root):
+    """As its actuals: a team member does not read another member's reviews and actions unless
+    the organisation shares attainment (or they report that KPI)."""
+    kpi = Node.objects.filter(parent=root).order_by("lft").first()
+    Node.objects.filter(pk=kpi.pk).update(owner=colleague)
+    review = Review.objects.create(
+        organisation=root.organisation, node=kpi, period_start=root.month, period_end=root.month, status="no_data"
+    )
+    action = Action.objects.create(
+        organisation=root.organisation, node=kpi, title="x", due_date=root.month, original_due_date=root.month
+    )
+    assert member_api.get("/api/v1/reviews/").json()["count"] == 0
+    assert member_api.get("/api/v1/actions/").json()["count"] == 0
+    assert member_api.get(f"/api/v1/reviews/{review.pk}/").status_code == 404
+    assert member_api.get(f"/api/v1/actions/{action.pk}/").status_code == 404
+    assert manager_api.get("/api/v1/reviews/").json()["count"] == 1
+
+    kpi.reporters.add(member)
+    assert member_api.get("/api/v1/reviews/").json()["count"] == 1
+    assert member_api.get(f"/api/v1/actions/{action.pk}/").status_code == 200
+
+    kpi.reporters.remove(member)
+    root.organisation.members_see_team_attainment = True
+    root.organisation.save()
+    assert member_api.get("/api/v1/reviews/").json()["count"] == 1
