@@ -727,23 +727,8 @@ def node_chart(
                 hovertemplate="%{x|%Y-%m}: %{y:,}<extra>" + gettext("Target") + "</extra>",
             )
         )
-    marked = list(statuses) or ["no_data"] * len(x)
     data.append(
-        go.Scatter(
-            name=gettext("Actual, running total") if cumulative else gettext("Actual"),
-            x=x,
-            y=[rounded(v) for v in actual],
-            mode="lines+markers",
-            line={"color": ACTUAL_COLOUR, "width": 2},
-            marker={
-                "symbol": [STATUS_MARKERS.get(s, "circle") for s in marked],
-                "color": [STATUS_COLOURS.get(s, STATUS_COLOURS["no_data"]) for s in marked],
-                "size": 10,
-                "line": {"width": 1, "color": "#1d2433"},
-            },
-            text=[figure_lines(lines) for lines in hover] or [status_text(s) for s in marked],
-            hovertemplate="%{text}<extra></extra>",
-        )
+        _status_trace(gettext("Actual, running total") if cumulative else gettext("Actual"), x, actual, statuses, hover)
     )
     annotations: list[dict] = []
     if any(v is not None for v in line):
@@ -844,24 +829,7 @@ def score_chart(
                 hoverinfo="skip",
             )
         )
-    marked = list(statuses) or ["no_data"] * len(x)
-    data.append(
-        go.Scatter(
-            name=gettext("Score"),
-            x=x,
-            y=[rounded(v) for v in attainment],
-            mode="lines+markers",
-            line={"color": ACTUAL_COLOUR, "width": 2},
-            marker={
-                "symbol": [STATUS_MARKERS.get(s, "circle") for s in marked],
-                "color": [STATUS_COLOURS.get(s, STATUS_COLOURS["no_data"]) for s in marked],
-                "size": 10,
-                "line": {"width": 1, "color": "#1d2433"},
-            },
-            text=[figure_lines(lines) for lines in hover] or [status_text(s) for s in marked],
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    data.append(_status_trace(gettext("Score"), x, attainment, statuses, hover))
     shapes, annotations = _selected_window(window)
     layout = _layout(
         title,
@@ -921,3 +889,24 @@ def _expected_at_deadline(x, expected: float, text: str) -> tuple[dict, list[dic
         "font": {"color": PROJECTION_COLOUR},
     }
     return marker, [note]
+
+
+def _status_trace(name: str, x, values, statuses, hover) -> go.Scatter:
+    """The line of a node's values (its actuals, or a KSF's score), each point marked with its
+    period's status and explained on hover."""
+    marked = list(statuses) or ["no_data"] * len(x)
+    return go.Scatter(
+        name=name,
+        x=x,
+        y=[rounded(v) for v in values],
+        mode="lines+markers",
+        line={"color": ACTUAL_COLOUR, "width": 2},
+        marker={
+            "symbol": [STATUS_MARKERS.get(s, "circle") for s in marked],
+            "color": [STATUS_COLOURS.get(s, STATUS_COLOURS["no_data"]) for s in marked],
+            "size": 10,
+            "line": {"width": 1, "color": "#1d2433"},
+        },
+        text=[figure_lines(lines) for lines in hover] or [status_text(s) for s in marked],
+        hovertemplate="%{text}<extra></extra>",
+    )
