@@ -148,15 +148,24 @@ def formula_scopes(
         rows: dict[int, list[tuple[int, int | None, int, str]]] = defaultdict(list)
         for tree_id, pk, parent_id, lft, code in loaded:
             rows[tree_id].append((pk, parent_id, lft, code))
-        trees = {tree_id: ([r[2] for r in found], found) for tree_id, found in rows.items()}
+        # Per tree, once: its rows' lft (sorted), the rows, each row's parent and code by pk, and its codes.
+        trees = {
+            tree_id: (
+                [r[2] for r in found],
+                found,
+                {pk: (parent_id, code) for pk, parent_id, _lft, code in found},
+                frozenset(r[3] for r in found),
+            )
+            for tree_id, found in rows.items()
+        }
     scopes = []
     for (node, _parent), anchor in zip(items, anchors, strict=True):
         if anchor is None:
             scopes.append(FormulaScope())
             continue
-        lefts, rows = trees.get(anchor.tree_id, ([], []))
-        by_pk = {pk: (parent_id, code) for pk, parent_id, _lft, code in rows} if rows else {}
-        tree = {code for pk, _p, _l, code in rows if pk != node.pk}
+        lefts, rows, by_pk, codes = trees.get(anchor.tree_id, ([], [], {}, frozenset()))
+        # The tree's codes but the node's stored one (it may be changing it).
+        tree = codes - {by_pk[node.pk][1]} if node.pk in by_pk else set(codes)
         below: set[str] = set()
         if node.pk:
             below = {code for _pk, _p, _l, code in rows[bisect_right(lefts, node.lft) : bisect_left(lefts, node.rght)]}
